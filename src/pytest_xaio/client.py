@@ -1,0 +1,1 @@
+"""The app under test and its HTTP clients, authenticated with real signed JWTs. (Being built.)"""

@@ -1,0 +1,281 @@
+"""Reading and applying the app's migrations: Alembic, or Flyway-style ``V001__name.sql`` files.
+
+The foundation needs three things from here: find the migrations, hash them (the template's cache
+key), and apply them to head with an error that names the file, the line and Postgres' message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pytest_xaio.config import XaioSettings
+from pytest_xaio.errors import config_error
+
+__all__ = [
+    "HISTORY_TABLE",
+    "MigrationError",
+    "MigrationSource",
+    "SqlMigration",
+    "apply_sql_file",
+    "discover",
+    "sqlalchemy_url",
+]
+
+HISTORY_TABLE = "xaio_schema_history"
+_VERSIONED = re.compile(r"^V(?P<version>\d+(?:[._]\d+)*)__(?P<name>.+)\.sql$", re.IGNORECASE)
+_UNDO = re.compile(r"^U(?P<version>\d+(?:[._]\d+)*)__(?P<name>.+)\.sql$", re.IGNORECASE)
+
+
+class MigrationError(Exception):
+    """A migration failed: which file, which line, and what Postgres said."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else str(self.path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class SqlMigration:
+    version: str
+    name: str
+    path: Path
+    undo: Path | None = None
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.split(r"[._]", self.version))
+
+
+@dataclass(frozen=True)
+class MigrationSource:
+    """What builds the schema: migrations of one kind, and/or a plain schema file."""
+
+    kind: Literal["sql", "alembic", "none"]
+    path: Path | None = None
+    schema_sql: Path | None = None
+    sql: tuple[SqlMigration, ...] = field(default=())
+
+    def files(self) -> list[Path]:
+        found: list[Path] = []
+        if self.kind == "sql":
+            for m in self.sql:
+                found.append(m.path)
+                if m.undo:
+                    found.append(m.undo)
+        elif self.kind == "alembic" and self.path is not None:
+            found.append(self.path)
+            script_dir = alembic_script_dir(self.path)
+            found.extend(sorted(p for p in script_dir.rglob("*.py") if "__pycache__" not in p.parts))
+            found.extend(sorted(script_dir.rglob("*.sql")))
+        if self.schema_sql is not None:
+            found.append(self.schema_sql)
+        return found
+
+    def digest(self) -> str:
+        h = hashlib.sha256(f"{self.kind}\n".encode())
+        root = self.path.parent if self.path else Path(".")
+        for path in self.files():
+            try:
+                rel = os.path.relpath(path, root)
+            except ValueError:
+                rel = str(path)
+            h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+        return h.hexdigest()
+
+    def apply_to_head(self, url: str) -> None:
+        if self.schema_sql is not None:
+            apply_sql_file(url, self.schema_sql)
+        if self.kind == "sql":
+            ensure_history(url)
+            for m in self.sql:
+                apply_sql_file(url, m.path, record=m)
+        elif self.kind == "alembic":
+            alembic_upgrade(self, url, "head")
+
+
+def discover(settings: XaioSettings) -> MigrationSource:
+    schema = settings.postgres.schema_sql
+    schema_path = Path(settings.resolve_path(schema)) if schema else None
+    if schema_path is not None and not schema_path.is_file():
+        config_error(f"xaio_schema_sql points at {schema_path}, which is not a file",
+                     "fix the path (relative paths start at the rootdir)")
+    raw = settings.postgres.migrations
+    if not raw:
+        return MigrationSource("none", schema_sql=schema_path)
+    path = Path(settings.resolve_path(raw))
+    if path.is_file() and path.suffix == ".ini":
+        return MigrationSource("alembic", path=path, schema_sql=schema_path)
+    if path.is_dir() and (path / "alembic.ini").is_file():
+        return MigrationSource("alembic", path=path / "alembic.ini", schema_sql=schema_path)
+    if path.is_dir():
+        migrations = read_sql_dir(path)
+        if not migrations:
+            config_error(f"xaio_migrations points at {path}, which has no V<version>__<name>.sql files "
+                         "and no alembic.ini", "point it at an alembic.ini or a folder of V001__name.sql files")
+        return MigrationSource("sql", path=path, schema_sql=schema_path, sql=tuple(migrations))
+    config_error(f"xaio_migrations points at {path}, which does not exist",
+                 "fix the path (relative paths start at the rootdir)")
+
+
+def read_sql_dir(path: Path) -> list[SqlMigration]:
+    undo: dict[str, Path] = {}
+    found: dict[tuple[int, ...], SqlMigration] = {}
+    for file in sorted(path.iterdir()):
+        u = _UNDO.match(file.name)
+        if u:
+            undo[_norm(u["version"])] = file
+    for file in sorted(path.iterdir()):
+        m = _VERSIONED.match(file.name)
+        if not m:
+            continue
+        version = _norm(m["version"])
+        mig = SqlMigration(version=version, name=m["name"], path=file, undo=undo.get(version))
+        if mig.key in found:
+            config_error(f"two migrations share version {version}: {found[mig.key].path.name} and {file.name}",
+                         "give each migration its own version number")
+        found[mig.key] = mig
+    return [found[k] for k in sorted(found)]
+
+
+def _norm(version: str) -> str:
+    return version.replace("_", ".")
+
+
+# --- SQL files ----------------------------------------------------------------------------------
+def ensure_history(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (version text PRIMARY KEY, name text NOT NULL, "
+            "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+
+
+def apply_sql_file(url: str, path: Path, record: SqlMigration | None = None, *, undo: bool = False) -> None:
+    """Run one file in one transaction; on error raise MigrationError with the failing line."""
+    import psycopg
+
+    text = path.read_text(encoding="utf-8")
+    with psycopg.connect(url) as conn:
+        try:
+            with conn.transaction():
+                conn.execute(text.encode())  # bytes: run as written, no %-placeholder parsing
+                if record is not None:
+                    if undo:
+                        conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (record.version,))
+                    else:
+                        conn.execute(
+                            f"INSERT INTO {HISTORY_TABLE} (version, name, checksum) VALUES (%s, %s, %s)",
+                            (record.version, record.name, hashlib.sha256(text.encode()).hexdigest()[:16]),
+                        )
+        except psycopg.Error as exc:
+            raise MigrationError(path, _error_line(text, exc), _pg_message(exc)) from exc
+
+
+def _error_line(text: str, exc: object) -> int | None:
+    diag = getattr(exc, "diag", None)
+    position = getattr(diag, "statement_position", None) if diag is not None else None
+    if position:
+        return text[: int(position) - 1].count("\n") + 1
+    return None
+
+
+def _pg_message(exc: object) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    code = getattr(diag, "sqlstate", None) if diag is not None else None
+    message = primary or str(exc).strip().splitlines()[0]
+    return f"{message} (SQLSTATE {code})" if code else message
+
+
+# --- Alembic ------------------------------------------------------------------------------------
+def sqlalchemy_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql+psycopg{sep}{rest}" if scheme in ("postgresql", "postgres") else url
+
+
+def alembic_script_dir(ini: Path) -> Path:
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(ini)
+    location = parser.get("alembic", "script_location", fallback="alembic")
+    location = location.replace("%(here)s", str(ini.parent))
+    path = Path(location)
+    return path if path.is_absolute() else ini.parent / path
+
+
+@contextmanager
+def _database_url_env(url: str) -> Iterator[None]:
+    # Many env.py files read the URL from DATABASE_URL rather than alembic.ini; point both at the target.
+    old = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old
+
+
+def alembic_config(source: MigrationSource, url: str) -> object:
+    try:
+        from alembic.config import Config
+    except ImportError:
+        from pytest_xaio.errors import missing_extra
+
+        missing_extra("alembic", "migrations", "Alembic migrations")
+    assert source.path is not None
+    cfg = Config(str(source.path))
+    cfg.set_main_option("script_location", str(alembic_script_dir(source.path)))
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    cfg.attributes["xaio_url"] = url
+    return cfg
+
+
+def alembic_upgrade(source: MigrationSource, url: str, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config(source, url)
+    with _database_url_env(sqlalchemy_url(url)):
+        try:
+            command.upgrade(cfg, revision)
+        except Exception as exc:
+            raise MigrationError(source.path or "alembic", None, _alembic_message(exc)) from exc
+
+
+def alembic_downgrade(source: MigrationSource, url: str, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config(source, url)
+    with _database_url_env(sqlalchemy_url(url)):
+        try:
+            command.downgrade(cfg, revision)
+        except Exception as exc:
+            raise MigrationError(source.path or "alembic", None, _alembic_message(exc)) from exc
+
+
+def _alembic_message(exc: BaseException) -> str:
+    # Name the revision file from the traceback: the user's own migration, not alembic internals.
+    tb = exc.__traceback__
+    where = ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "/versions/" in filename.replace(os.sep, "/"):
+            where = f" (in {filename}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    orig = getattr(exc, "orig", None)
+    message = _pg_message(orig) if orig is not None else str(exc).strip().splitlines()[0]
+    return f"{type(exc).__name__}: {message}{where}"

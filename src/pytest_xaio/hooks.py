@@ -1,0 +1,22 @@
+"""Hooks a project implements in its conftest.py to teach the plugin about its app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
+    """Insert a user row for a test and return it (an object or mapping with at least ``id``).
+
+    ``db`` is the test's psycopg connection (inside the test's transaction); ``attrs`` are the
+    attributes the test asked for (``xaio_user_factory(plan="free")``). Return ``None`` to let
+    another implementation answer.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_xaio_payload(case: Any) -> Any:
+    """Return the JSON body the endpoint matrix sends for a success case, or ``None`` to generate one."""

@@ -1,0 +1,121 @@
+"""The plugin's markers: one real signature each, so a typo in a marker kwarg fails at collection."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+__all__ = ["MARKERS", "DbMarker", "MatrixMarker", "marker_options", "register_markers", "validate_item"]
+
+
+@dataclass(frozen=True)
+class DbMarker:
+    """``@pytest.mark.xaio_db(isolation="clone")``: per-test database options."""
+
+    isolation: str | None = None
+
+
+@dataclass(frozen=True)
+class MatrixMarker:
+    """``@pytest.mark.endpoint_matrix(...)``: which routes and statuses the matrix expands."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    statuses: tuple[int, ...] = ()
+    app: str | None = None
+    public: tuple[str, ...] = ()
+    seed: int = 0
+
+
+def _xaio_db(*, isolation: str | None = None) -> DbMarker:
+    if isolation not in (None, "transaction", "truncate", "clone"):
+        raise TypeError(f"isolation must be transaction, truncate or clone, not {isolation!r}")
+    return DbMarker(isolation=isolation)
+
+
+def _endpoint_matrix(
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    statuses: Sequence[int] = (),
+    app: str | None = None,
+    public: Sequence[str] = (),
+    seed: int = 0,
+) -> MatrixMarker:
+    return MatrixMarker(
+        include=tuple(include),
+        exclude=tuple(exclude),
+        statuses=tuple(int(s) for s in statuses),
+        app=app,
+        public=tuple(public),
+        seed=int(seed),
+    )
+
+
+def _no_kwargs() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class _MarkerSpec:
+    name: str
+    build: Callable[..., Any]
+    doc: str
+
+    @property
+    def line(self) -> str:
+        sig = str(inspect.signature(self.build)).split(" ->")[0]
+        return f"{self.name}{sig}: {self.doc}"
+
+
+MARKERS: tuple[_MarkerSpec, ...] = (
+    _MarkerSpec("xaio_db", _xaio_db, "per-test database options, e.g. isolation='clone' for a fresh database."),
+    _MarkerSpec(
+        "endpoint_matrix",
+        _endpoint_matrix,
+        "expand this test into 200/400/401/404 cases for every route of the app (takes a `case` argument).",
+    ),
+    _MarkerSpec("xaio_externals", _no_kwargs, "answer Stripe, Brevo and GitHub with fakes and block other hosts."),
+    _MarkerSpec("xaio_mock_db", _no_kwargs, "replace the app's DB dependency with a recording mock; block real DB."),
+)
+_BY_NAME = {spec.name: spec for spec in MARKERS}
+
+
+def register_markers(config: pytest.Config) -> None:
+    for spec in MARKERS:
+        config.addinivalue_line("markers", spec.line)
+
+
+def marker_options(node: pytest.Item | pytest.Function, name: str) -> Any:
+    """The options of the closest ``name`` marker on ``node`` (defaults when it has none)."""
+    spec = _BY_NAME[name]
+    marker = node.get_closest_marker(name)
+    if marker is None:
+        return spec.build()
+    return _build(spec, marker, node.nodeid)
+
+
+def validate_item(item: pytest.Item) -> None:
+    """Fail collection (not the run) for a marker called with arguments its signature refuses."""
+    for spec in MARKERS:
+        for marker in item.iter_markers(spec.name):
+            _build(spec, marker, item.nodeid)
+
+
+def _build(spec: _MarkerSpec, marker: pytest.Mark, where: str) -> Any:
+    if marker.args:
+        raise pytest.UsageError(
+            f"pytest-xaio: @pytest.mark.{spec.name} takes keyword arguments only ({where}); "
+            f"signature: {spec.line.split(':')[0]}"
+        )
+    try:
+        return spec.build(**marker.kwargs)
+    except TypeError as exc:
+        raise pytest.UsageError(
+            f"pytest-xaio: bad @pytest.mark.{spec.name} on {where}: {exc}. "
+            f"Signature: {spec.line.split(':')[0]}"
+        ) from None

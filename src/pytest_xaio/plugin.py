@@ -1,0 +1,74 @@
+"""The pytest entry point: options, ini keys, markers and hook wiring. The work is done elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from pytest_xaio import hooks, markers
+from pytest_xaio.config import OPTIONS, get_settings, settings_key
+from pytest_xaio.runtime import XaioRuntime, get_runtime, runtime_key
+
+# Each room is a plugin of its own (fixtures and the hooks it needs); listing them here means
+# `-p no:xaio` turns every one of them off. Their modules import nothing heavy at load time.
+pytest_plugins = [
+    "pytest_xaio.postgres.fixtures",
+    "pytest_xaio.redis",
+    "pytest_xaio.client",
+    "pytest_xaio.matrix.plugin",
+    "pytest_xaio.externals.plugin",
+    "pytest_xaio.db.plugin",
+    "pytest_xaio.coverage",
+]
+
+_INI_TYPES = {"bool": "bool", "lines": "linelist", "path": "string", "int": "string", "float": "string"}
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xaio", "pytest-xaio: FastAPI backends against real PostgreSQL and Redis")
+    for opt in OPTIONS:
+        help_text = f"{opt.help} [env {opt.env_name}, ini {opt.ini_name}]" if opt.env else opt.help
+        if opt.cli:
+            if opt.kind == "bool":
+                group.addoption(opt.cli_flag, action="store_const", const=True, default=None, dest=opt.dest,
+                                help=help_text)
+            else:
+                group.addoption(opt.cli_flag, action="store", default=None, dest=opt.dest,
+                                choices=list(opt.choices) or None, help=help_text)
+        ini_type = _INI_TYPES.get(opt.kind, "string")
+        parser.addini(opt.ini_name, opt.help, type=ini_type,  # type: ignore[arg-type]
+                      default=None if ini_type != "linelist" else [])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register_markers(config)
+    settings = get_settings(config)
+    config.stash[settings_key] = settings
+    runtime = XaioRuntime(config, settings)
+    config.stash[runtime_key] = runtime
+    config.add_cleanup(runtime.close)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        markers.validate_item(item)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = get_settings(config)
+    return f"xaio: postgres={settings.postgres.postgres} isolation={settings.postgres.isolation}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> Generator[None, None, None]:
+    yield
+    for line in get_runtime(config).summary_lines():
+        terminalreporter.write_line(line)

@@ -1,0 +1,235 @@
+"""A throwaway PostgreSQL cluster kept in a cache dir, shared by every session that needs it.
+
+The data directory survives runs (initdb and the template database are paid once); the server is
+started by the first session that needs it and stopped by the last one out. Sessions register in a
+small file under a lock, so xdist workers and nested pytester runs share one server, and a run that
+crashed leaves nothing the next one cannot recover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from pytest_xaio.errors import config_error
+from pytest_xaio.postgres import PostgresServer, free_port
+
+__all__ = ["Cluster"]
+
+# The data is throwaway, so durability is traded for speed and a small footprint.
+_SERVER_SETTINGS = """
+# written by pytest-xaio: throwaway test cluster
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+shared_buffers = 32MB
+max_connections = 200
+max_locks_per_transaction = 256
+log_min_messages = warning
+log_min_error_statement = error
+"""
+
+
+class Cluster:
+    """One data directory and the server running on it."""
+
+    def __init__(self, bin_dir: Path, base_dir: Path, *, provider: str, run_as: str | None = None) -> None:
+        self.bin_dir = bin_dir
+        self.base_dir = base_dir
+        self.data_dir = base_dir / "data"
+        self.log_file = base_dir / "server.log"
+        self.provider = provider
+        self.run_as = run_as
+        self._token = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    # --- public ---------------------------------------------------------------------------------
+    def start(self) -> PostgresServer:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            self._ensure_initdb()
+            port = self._running_port()
+            if port is None:
+                port = self._start_server()
+            self._update_clients(add=self._token)
+        version = _server_version(port)
+        return PostgresServer("127.0.0.1", port, "postgres", None, version, self.provider)
+
+    def release(self) -> None:
+        """Leave the server; the last session out stops it (the data directory stays)."""
+        with self._locked():
+            remaining = self._update_clients(remove=self._token)
+            if not remaining:
+                self._pg_ctl("stop", "-m", "fast", "-w", "-t", "30", check=False)
+
+    # --- internals ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.base_dir / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _run(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        kwargs: dict[str, object] = {}
+        if self.run_as is not None:
+            kwargs["user"] = self.run_as
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        result = subprocess.run(  # noqa: PLW1510
+            args, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(self.base_dir),
+            **kwargs,  # type: ignore[call-overload]
+        )
+        if check and result.returncode != 0:
+            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            config_error(
+                f"{Path(args[0]).name} failed for the {self.provider} PostgreSQL in {self.data_dir} "
+                f"(exit {result.returncode}):\n{result.stderr.strip()}\n{tail}".rstrip(),
+                f"delete {self.base_dir} to start from a clean cluster, or pick another provider "
+                "with --xaio-postgres / --xaio-postgres-url",
+            )
+        return result  # type: ignore[no-any-return]
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args], check=check)
+
+    def _ensure_initdb(self) -> None:
+        if (self.data_dir / "PG_VERSION").exists() and (self.data_dir / "xaio.conf").exists():
+            return
+        # A half-made directory (a run killed during initdb) is useless: start again.
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(mode=0o700)
+        self._own(self.base_dir)
+        self._own(self.data_dir)
+        self._run([
+            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync",
+        ])
+        conf = self.data_dir / "postgresql.conf"
+        with conf.open("a") as handle:
+            handle.write("\ninclude_if_exists = 'xaio.conf'\n")
+        (self.data_dir / "xaio.conf").write_text(_SERVER_SETTINGS)
+        self._own(self.data_dir / "xaio.conf")
+
+    def _own(self, path: Path) -> None:
+        if self.run_as is None:
+            return
+        import pwd
+
+        entry = pwd.getpwnam(self.run_as)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _running_port(self) -> int | None:
+        """The port of a healthy server on this data dir, recovering from a crashed run's leftovers."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        lines = pid_file.read_text(errors="replace").splitlines()
+        try:
+            pid, port = int(lines[0]), int(lines[3])
+        except (IndexError, ValueError):
+            pid, port = 0, 0
+        if pid and _is_postgres(pid):
+            if port and _answers(port):
+                return port
+            # A server that holds the lock but does not answer is stuck: stop it hard.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGQUIT)
+            _wait_gone(pid, 10)
+            if _is_postgres(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                _wait_gone(pid, 5)
+        # Stale lock of a dead server: postgres would refuse to start if the pid got reused.
+        pid_file.unlink(missing_ok=True)
+        return None
+
+    def _start_server(self) -> int:
+        last: subprocess.CompletedProcess[str] | None = None
+        for _ in range(3):  # a free port can be taken between choosing and binding it
+            port = free_port()
+            self.log_file.touch()
+            self._own(self.log_file)
+            last = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", f"-p {port}",
+                                check=False)
+            if last.returncode == 0 and _answers(port):
+                return port
+        assert last is not None
+        tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+        config_error(
+            f"the {self.provider} PostgreSQL in {self.data_dir} did not start:\n{last.stderr.strip()}\n{tail}",
+            f"read {self.log_file}; deleting {self.base_dir} gives a fresh cluster",
+        )
+
+    def _update_clients(self, add: str | None = None, remove: str | None = None) -> list[str]:
+        path = self.base_dir / "clients.json"
+        try:
+            clients = [c for c in json.loads(path.read_text()) if isinstance(c, str)]
+        except (OSError, ValueError):
+            clients = []
+        clients = [c for c in clients if _alive(int(c.split(":", 1)[0]))]
+        if add and add not in clients:
+            clients.append(add)
+        if remove in clients:
+            clients.remove(remove)
+        path.write_text(json.dumps(clients))
+        return clients
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _alive(pid) and not Path("/proc").is_dir()
+    return b"postgres" in cmdline
+
+
+def _wait_gone(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and _is_postgres(pid):
+        time.sleep(0.1)
+
+
+def _answers(port: int) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                             connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _server_version(port: int) -> str:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"

