@@ -1,0 +1,40 @@
+"""Shared fixtures for the project's own tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+pytest_plugins = ["pytester"]
+
+#: The machine's running PostgreSQL, for the URL provider's tests.
+SERVICE_POSTGRES_URL = os.environ.get("XAIO_TEST_SERVICE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def service_postgres_url() -> str:
+    """The URL of the machine's PostgreSQL service (the URL provider's tests run against it)."""
+    try:
+        with psycopg.connect(SERVICE_POSTGRES_URL, connect_timeout=3):
+            pass
+    except psycopg.Error as exc:
+        pytest.fail(f"the PostgreSQL service at {SERVICE_POSTGRES_URL} is not reachable: {exc}")
+    return SERVICE_POSTGRES_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keep_embedded_server_up(xaio_postgres: object) -> Iterator[None]:
+    """Hold the embedded server for the whole run, so each pytester session attaches instead of
+    starting and stopping it again."""
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_xaio_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytester sessions must not inherit the outer session's XAIO_* settings."""
+    for name in list(os.environ):
+        if name.startswith("XAIO_") and name not in ("XAIO_TEST_SERVICE_URL", "XAIO_CACHE_DIR"):
+            monkeypatch.delenv(name)
