@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pytest_xaio.config import XaioSettings
+from pytest_xaio.db.sqlsplit import split_statements
 from pytest_xaio.errors import config_error
 
 __all__ = [
@@ -23,9 +24,19 @@ __all__ = [
     "MigrationError",
     "MigrationSource",
     "SqlMigration",
+    "alembic_current",
+    "alembic_downgrade",
+    "alembic_heads",
+    "alembic_revisions",
+    "alembic_upgrade",
     "apply_sql_file",
     "discover",
+    "read_sql_dir",
+    "sql_applied",
+    "sql_downgrade",
+    "sql_upgrade",
     "sqlalchemy_url",
+    "version_key",
 ]
 
 HISTORY_TABLE = "xaio_schema_history"
@@ -54,6 +65,11 @@ class SqlMigration:
     @property
     def key(self) -> tuple[int, ...]:
         return tuple(int(p) for p in re.split(r"[._]", self.version))
+
+    @property
+    def label(self) -> str:
+        """How users and failure messages name it: ``V075``."""
+        return f"V{self.version}"
 
 
 @dataclass(frozen=True)
@@ -167,10 +183,13 @@ def apply_sql_file(url: str, path: Path, record: SqlMigration | None = None, *, 
     import psycopg
 
     text = path.read_text(encoding="utf-8")
+    line = None
     with psycopg.connect(url) as conn:
         try:
             with conn.transaction():
-                conn.execute(text.encode())  # bytes: run as written, no %-placeholder parsing
+                for line, statement in split_statements(text):
+                    conn.execute(statement.encode())  # bytes: run as written, no %-placeholder parsing
+                line = None
                 if record is not None:
                     if undo:
                         conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (record.version,))
@@ -180,15 +199,7 @@ def apply_sql_file(url: str, path: Path, record: SqlMigration | None = None, *, 
                             (record.version, record.name, hashlib.sha256(text.encode()).hexdigest()[:16]),
                         )
         except psycopg.Error as exc:
-            raise MigrationError(path, _error_line(text, exc), _pg_message(exc)) from exc
-
-
-def _error_line(text: str, exc: object) -> int | None:
-    diag = getattr(exc, "diag", None)
-    position = getattr(diag, "statement_position", None) if diag is not None else None
-    if position:
-        return text[: int(position) - 1].count("\n") + 1
-    return None
+            raise MigrationError(path, line, _pg_message(exc)) from exc
 
 
 def _pg_message(exc: object) -> str:
@@ -197,6 +208,71 @@ def _pg_message(exc: object) -> str:
     code = getattr(diag, "sqlstate", None) if diag is not None else None
     message = primary or str(exc).strip().splitlines()[0]
     return f"{message} (SQLSTATE {code})" if code else message
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"075"``, ``"V075"``, ``"75"`` and ``"1.2"`` as a comparable key; ``"base"``/``"0"`` is ``()``."""
+    text = version.strip()
+    if text.lower() == "base":
+        return ()
+    if text[:1] in ("V", "v", "U", "u"):
+        text = text[1:]
+    if not re.fullmatch(r"\d+(?:[._]\d+)*", text):
+        raise ValueError(f"{version!r} is not a migration version like '075' or '1.2'")
+    key = tuple(int(p) for p in re.split(r"[._]", text))
+    return () if not any(key) else key
+
+
+def sql_applied(url: str) -> list[str]:
+    """Versions recorded in the history table, oldest first (empty when there is no table yet)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (HISTORY_TABLE,)).fetchone()
+        if not exists or not exists[0]:
+            return []
+        rows = conn.execute(f"SELECT version FROM {HISTORY_TABLE}").fetchall()
+    return sorted((str(r[0]) for r in rows), key=version_key)
+
+
+def _target(source: MigrationSource, to: str | None) -> tuple[int, ...]:
+    if to is None or to == "head":
+        return source.sql[-1].key if source.sql else ()
+    key = version_key(to)
+    if key and key not in {m.key for m in source.sql}:
+        known = ", ".join(m.version for m in source.sql[-5:])
+        raise MigrationError(source.path or "migrations", None,
+                             f"no migration has version {to!r} (the last ones are {known})")
+    return key
+
+
+def sql_upgrade(source: MigrationSource, url: str, to: str | None = None) -> list[SqlMigration]:
+    """Apply the pending SQL migrations up to ``to`` (default: head); returns what was applied."""
+    target = _target(source, to)
+    ensure_history(url)
+    applied = {version_key(v) for v in sql_applied(url)}
+    done = []
+    for m in source.sql:
+        if m.key <= target and m.key not in applied:
+            apply_sql_file(url, m.path, record=m)
+            done.append(m)
+    return done
+
+
+def sql_downgrade(source: MigrationSource, url: str, to: str) -> list[SqlMigration]:
+    """Run the undo files (``U075__...sql``) of applied migrations newer than ``to``, newest first."""
+    target = _target(source, to)
+    applied = {version_key(v) for v in sql_applied(url)}
+    undone = []
+    for m in reversed(source.sql):
+        if m.key <= target or m.key not in applied:
+            continue
+        if m.undo is None:
+            raise MigrationError(m.path, None, f"{m.label} has no undo file (expected U{m.version}__{m.name}.sql "
+                                               "next to it), so it cannot be rolled back")
+        apply_sql_file(url, m.undo, record=m, undo=True)
+        undone.append(m)
+    return undone
 
 
 # --- Alembic ------------------------------------------------------------------------------------
@@ -265,6 +341,40 @@ def alembic_downgrade(source: MigrationSource, url: str, revision: str) -> None:
             command.downgrade(cfg, revision)
         except Exception as exc:
             raise MigrationError(source.path or "alembic", None, _alembic_message(exc)) from exc
+
+
+def _script_directory(source: MigrationSource) -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(source, "postgresql://unused/unused"))
+
+
+def alembic_heads(source: MigrationSource) -> list[str]:
+    return list(_script_directory(source).get_heads())
+
+
+def alembic_revisions(source: MigrationSource) -> list[tuple[str, str | None, Path]]:
+    """(revision, down_revision, file) from base to head; a merge's first parent stands for all."""
+    scripts = list(_script_directory(source).walk_revisions("base", "heads"))
+    out = []
+    for script in reversed(scripts):
+        down = script.down_revision
+        if isinstance(down, (tuple, list)):
+            down = down[0] if down else None
+        out.append((str(script.revision), down, Path(script.path)))
+    return out
+
+
+def alembic_current(url: str) -> str | None:
+    """The revision stamped in ``alembic_version`` (None for an empty database)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+        if not exists or not exists[0]:
+            return None
+        rows = conn.execute("SELECT version_num FROM alembic_version ORDER BY 1").fetchall()
+    return ",".join(str(r[0]) for r in rows) or None
 
 
 def _alembic_message(exc: BaseException) -> str:

@@ -87,7 +87,12 @@ class Cluster:
     def _run(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, object] = {}
         if self.run_as is not None:
-            kwargs["user"] = self.run_as
+            import pwd
+
+            # Drop root's groups too: with gid 0 left in place, root-group permission bits apply
+            # instead of the "other" bits the cache directories were opened up with.
+            entry = pwd.getpwnam(self.run_as)
+            kwargs.update(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
         result = subprocess.run(  # noqa: PLW1510

@@ -196,6 +196,7 @@ class WorkerDatabases:
 
     def _truncating(self) -> Iterator[TestDatabase]:
         conn = self._autocommit_conn()
+        self._user_tables(conn)  # tell seed data from test data before any test has written
         db = TestDatabase(self, "truncate", self.worker_db, conn)
         try:
             yield db
