@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
@@ -26,10 +24,9 @@ def service_postgres_url() -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _keep_embedded_server_up(xaio_postgres: object) -> Iterator[None]:
+def _keep_embedded_server_up(xaio_postgres: object) -> None:
     """Hold the embedded server for the whole run, so each pytester session attaches instead of
     starting and stopping it again."""
-    yield
 
 
 @pytest.fixture(autouse=True)

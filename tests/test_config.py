@@ -27,7 +27,8 @@ def test_option_defaults_match_dataclass_defaults() -> None:
 
 def test_names_are_derived_from_one_name() -> None:
     opt = next(o for o in OPTIONS if o.name == "postgres_url")
-    assert (opt.ini_name, opt.cli_flag, opt.env_name) == ("xaio_postgres_url", "--xaio-postgres-url", "XAIO_POSTGRES_URL")
+    names = (opt.ini_name, opt.cli_flag, opt.env_name)
+    assert names == ("xaio_postgres_url", "--xaio-postgres-url", "XAIO_POSTGRES_URL")
 
 
 def test_from_values_rejects_unknown_names() -> None:

@@ -20,7 +20,9 @@ def test_loads_with_dash_p(pytester: pytest.Pytester) -> None:
     pytester.runpytest("-p", "xaio").assert_outcomes(passed=1)
 
 
-def test_loads_with_dash_p_when_autoload_is_disabled(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loads_with_dash_p_when_autoload_is_disabled(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makepyfile(USES_SETTINGS)
     pytester.runpytest_subprocess("-p", "xaio", "-p", "pytester").assert_outcomes(passed=1)

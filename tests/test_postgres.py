@@ -223,3 +223,44 @@ def test_leaves_other_databases_alone_and_cleans_up_its_own(project: pytest.Pyte
     new = after - before
     # Only the cached template may remain; worker and clone databases are gone.
     assert all("_tpl_" in name for name in new), new
+
+
+def test_database_fixture_factory_gives_a_second_schema(project: pytest.Pytester) -> None:
+    (project.path / "analytics.sql").write_text("CREATE TABLE events (id serial PRIMARY KEY, kind text);\n")
+    project.makeconftest("""
+        from pytest_xaio.postgres.factories import database_fixture
+
+        analytics_db = database_fixture(schema_sql="analytics.sql", isolation="clone")
+    """)
+    project.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_both(analytics_db, xaio_db, n):
+            assert analytics_db.isolation == "clone"
+            analytics_db.connection.execute("INSERT INTO events (kind) VALUES ('signup')")
+            assert analytics_db.connection.execute("SELECT count(*) FROM events").fetchone() == (1,)
+            assert xaio_db.execute("SELECT to_regclass('events')").fetchone() == (None,)
+            assert analytics_db.connection.execute("SELECT to_regclass('projects')").fetchone() == (None,)
+    """)
+    project.runpytest().assert_outcomes(passed=2)
+
+
+def test_truncate_keeps_seed_and_keep_list_tables(project: pytest.Pytester) -> None:
+    (project.path / "migrations" / "V002__roles.sql").write_text("CREATE TABLE roles (name text PRIMARY KEY);\n")
+    project.makeini("[pytest]\nxaio_migrations = migrations\nxaio_isolation = truncate\nxaio_keep_tables = roles\n")
+    project.makepyfile("""
+        import pytest
+
+        def test_1_write(xaio_db):
+            xaio_db.execute("INSERT INTO roles VALUES ('admin')")
+            xaio_db.execute("INSERT INTO projects (name) VALUES ('p')")
+
+        def test_2_after(xaio_db):
+            assert xaio_db.execute("SELECT count(*) FROM plans").fetchone() == (2,)    # seeded by a migration
+            assert xaio_db.execute("SELECT count(*) FROM roles").fetchone() == (1,)    # on the keep-list
+            assert xaio_db.execute("SELECT count(*) FROM projects").fetchone() == (0,)  # truncated
+            # RESTART IDENTITY: ids start again
+            assert xaio_db.execute("INSERT INTO projects (name) VALUES ('q') RETURNING id").fetchone() == (1,)
+    """)
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)

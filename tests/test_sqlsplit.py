@@ -21,7 +21,8 @@ def test_semicolons_inside_quotes_comments_and_dollar_quotes_do_not_split() -> N
     )
     got = split_statements(script)
     assert [line for line, _ in got] == [1, 2, 4, 5, 6]
-    assert got[2][1].startswith("CREATE FUNCTION") and got[2][1].endswith("LANGUAGE sql;")
+    assert got[2][1].startswith("CREATE FUNCTION")
+    assert got[2][1].endswith("LANGUAGE sql;")
 
 
 def test_last_statement_without_semicolon_and_empty_scripts() -> None:

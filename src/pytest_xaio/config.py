@@ -84,7 +84,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("env", "postgres",
            "Lines NAME=VALUE exported before the app is imported; {url} {host} {port} {user} {password} "
            "{dbname} {redis_url} are filled in.", "lines", ()),
-    Option("project", "postgres", "Name used in the databases the plugin creates (default: the rootdir's name)."),
+    Option("project", "postgres",
+           "Name used in the databases the plugin creates (default: the rootdir's name)."),
     Option("cache_dir", "postgres", "Where the embedded cluster and other caches live.", "path"),
     # --- redis ----------------------------------------------------------------------------------
     Option("redis", "redis", "Redis provider: auto, url, binary, container or none.",
@@ -102,6 +103,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("jwt_audience", "auth", "aud claim of minted tokens."),
     Option("jwt_issuer", "auth", "iss claim of minted tokens."),
     Option("jwt_subject", "auth", "sub claim template (default {user.id}, or 'xaio-test-user' with no user row)."),
+    Option("jwt_private_key", "auth", "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).",
+           "path"),
+    Option("jwt_public_key_env", "auth",
+           "Export the RS*/ES* public key (PEM) in this env var before the app is imported, e.g. JWT_PUBLIC_KEY."),
     # --- matrix ---------------------------------------------------------------------------------
     Option("auth_dependencies", "matrix", "Extra dependencies (module:callable) that mean a route requires auth.",
            "lines", ()),
@@ -164,6 +169,8 @@ class AuthSettings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_subject: str | None = None
+    jwt_private_key: str | None = None
+    jwt_public_key_env: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import pytest
 __all__ = ["XaioConfigError", "config_error", "exit_on_config_error", "missing_extra"]
 
 
-class XaioConfigError(pytest.UsageError):
-    """Bad configuration: the message names the problem and the fix."""
+#: Bad configuration: the message names the problem and the fix. (``pytest.UsageError`` is final.)
+XaioConfigError = pytest.UsageError
 
 
 def config_error(problem: str, fix: str) -> NoReturn:
-    raise XaioConfigError(f"pytest-xaio: {problem}\n  fix: {fix}")
+    raise pytest.UsageError(f"pytest-xaio: {problem}\n  fix: {fix}")
 
 
 def missing_extra(module: str, extra: str, what: str) -> NoReturn:
@@ -32,5 +32,5 @@ def exit_on_config_error() -> Iterator[None]:
     configuration fails every test the same way, so end the session with the message instead."""
     try:
         yield
-    except XaioConfigError as exc:
+    except pytest.UsageError as exc:
         pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)

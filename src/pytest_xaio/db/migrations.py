@@ -183,11 +183,12 @@ def apply_sql_file(url: str, path: Path, record: SqlMigration | None = None, *, 
     import psycopg
 
     text = path.read_text(encoding="utf-8")
-    line = None
+    line: int | None = None
     with psycopg.connect(url) as conn:
         try:
             with conn.transaction():
-                for line, statement in split_statements(text):
+                for first_line, statement in split_statements(text):
+                    line = first_line
                     conn.execute(statement.encode())  # bytes: run as written, no %-placeholder parsing
                 line = None
                 if record is not None:
@@ -306,7 +307,7 @@ def _database_url_env(url: str) -> Iterator[None]:
             os.environ["DATABASE_URL"] = old
 
 
-def alembic_config(source: MigrationSource, url: str) -> object:
+def alembic_config(source: MigrationSource, url: str) -> Any:
     try:
         from alembic.config import Config
     except ImportError:

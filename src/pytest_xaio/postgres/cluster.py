@@ -95,7 +95,7 @@ class Cluster:
             kwargs.update(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        result = subprocess.run(  # noqa: PLW1510
+        result = subprocess.run(
             args, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(self.base_dir),
             **kwargs,  # type: ignore[call-overload]
         )

@@ -9,9 +9,9 @@ import pytest
 
 from pytest_xaio.config import XaioSettings, get_settings
 from pytest_xaio.errors import exit_on_config_error
-from pytest_xaio.markers import marker_options
 from pytest_xaio.postgres import PostgresServer
-from pytest_xaio.postgres.isolation import TestDatabase, worker_databases
+from pytest_xaio.postgres.factories import open_database
+from pytest_xaio.postgres.isolation import TestDatabase
 from pytest_xaio.runtime import get_runtime
 
 __all__ = ["xaio_database", "xaio_db", "xaio_db_url", "xaio_postgres", "xaio_settings"]
@@ -54,14 +54,7 @@ def xaio_database(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
             with xaio_database.session() as session:   # joins the test's transaction
                 session.execute(text("INSERT INTO projects (name) VALUES ('a')"))
     """
-    runtime = get_runtime(request.config)
-    options = marker_options(request.node, "xaio_db")
-    isolation = options.isolation or runtime.settings.postgres.isolation
-    with exit_on_config_error():
-        runtime.export_env()
-        workers = worker_databases(runtime)
-    with workers.test_database(isolation) as db:
-        yield db
+    yield from open_database(request)
 
 
 @pytest.fixture

@@ -260,14 +260,26 @@ def _non_empty(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
     return [tables[int(r[0])] for r in rows]
 
 
-def worker_databases(runtime: XaioRuntime) -> WorkerDatabases:
-    """The worker's databases for the configured template, made on first use."""
-    workers = runtime.state.get("postgres.workers")
+def worker_databases(runtime: XaioRuntime, migrations: str | None = None,
+                     schema_sql: str | None = None) -> WorkerDatabases:
+    """The worker's databases for a template, made on first use.
+
+    With no arguments: the configured schema (``xaio_migrations`` / ``xaio_schema_sql``). With
+    either one: a second template of its own, for fixtures built by ``database_fixture``.
+    """
+    key = f"postgres.workers:{migrations or ''}:{schema_sql or ''}"
+    workers = runtime.state.get(key)
     if workers is None:
-        worker_db = runtime.worker_database()
-        workers = WorkerDatabases(runtime.owner(), runtime.template().name, worker_db,
-                                  runtime.settings.postgres.keep_tables)
-        runtime.state["postgres.workers"] = workers
+        if migrations is None and schema_sql is None:
+            template, worker_db = runtime.template().name, runtime.worker_database()
+        else:
+            from pytest_xaio.postgres.template import ensure_template
+
+            settings = runtime.settings.replace("postgres", migrations=migrations, schema_sql=schema_sql)
+            template = ensure_template(runtime.owner(), settings).name
+            worker_db = runtime.owner().create(template=template, kind="worker")
+        workers = WorkerDatabases(runtime.owner(), template, worker_db, runtime.settings.postgres.keep_tables)
+        runtime.state[key] = workers
         runtime.exit_stack.callback(workers.close)
     assert isinstance(workers, WorkerDatabases)
     return workers

@@ -1,0 +1,55 @@
+"""Fixture factories: compose another database fixture from the parts ``xaio_database`` uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pytest_xaio.errors import exit_on_config_error
+from pytest_xaio.markers import marker_options
+from pytest_xaio.postgres.isolation import TestDatabase, worker_databases
+from pytest_xaio.runtime import get_runtime
+
+__all__ = ["database_fixture", "open_database"]
+
+
+def open_database(request: pytest.FixtureRequest, *, isolation: str | None = None, migrations: str | None = None,
+                  schema_sql: str | None = None) -> Iterator[TestDatabase]:
+    """The body of every database fixture: pick the isolation, make the databases, yield one test's."""
+    runtime = get_runtime(request.config)
+    chosen = isolation or marker_options(request.node, "xaio_db").isolation or runtime.settings.postgres.isolation
+    with exit_on_config_error():
+        runtime.export_env()
+        workers = worker_databases(runtime, migrations, schema_sql)
+    with workers.test_database(chosen) as db:
+        yield db
+
+
+def database_fixture(
+    *,
+    isolation: str | None = None,
+    migrations: str | None = None,
+    schema_sql: str | None = None,
+) -> Callable[..., Any]:
+    """Make a function-scoped fixture yielding a ``TestDatabase``, like ``xaio_database``.
+
+    ``migrations`` / ``schema_sql`` give it a schema (and a cached template) of its own; ``isolation``
+    fixes its isolation regardless of ``xaio_isolation``. In a conftest.py::
+
+        from pytest_xaio.postgres.factories import database_fixture
+
+        analytics_db = database_fixture(schema_sql="analytics/schema.sql", isolation="clone")
+
+        def test_report(analytics_db):
+            analytics_db.connection.execute("INSERT INTO events (kind) VALUES ('signup')")
+    """
+    if isolation not in (None, "transaction", "truncate", "clone"):
+        raise ValueError(f"isolation must be transaction, truncate or clone, not {isolation!r}")
+
+    @pytest.fixture
+    def _database(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
+        yield from open_database(request, isolation=isolation, migrations=migrations, schema_sql=schema_sql)
+
+    return _database
