@@ -1,1 +1,267 @@
-"""pytest hooks and fixtures of the externals room. (Being built.)"""
+"""pytest hooks and fixtures of the externals room.
+
+Externals are on for a test when ``xaio_mock_externals`` is set, the test has
+``@pytest.mark.xaio_externals``, or it asks for a fake (``stripe_fake``, ``brevo_fake``,
+``github_fake``, ``xaio_externals``). Then, for that test only, every HTTP library's transport is
+hooked and the socket guard is up; afterwards all of it is undone. Off, nothing is patched.
+A live Stripe key in the environment is refused either way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_xaio.config import get_settings
+from pytest_xaio.errors import config_error, exit_on_config_error
+from pytest_xaio.externals.brevo import BREVO_HOSTS, BrevoFake
+from pytest_xaio.externals.github import GITHUB_HOSTS, GithubFake
+from pytest_xaio.externals.guard import (
+    Externals,
+    find_live_key,
+    install_socket_guard,
+    live_key_in_config,
+    live_key_message,
+)
+from pytest_xaio.externals.stripe_fake import STRIPE_HOSTS, StripeFake
+
+FAKE_FIXTURES = ("xaio_externals", "stripe_fake", "brevo_fake", "github_fake")
+
+
+@dataclass
+class ExternalsSession:
+    """What one test switched on: the switchboard, the three fakes and the hooks to undo."""
+
+    externals: Externals
+    stripe: StripeFake
+    brevo: BrevoFake
+    github: GithubFake
+    stack: ExitStack
+    hooked: list[str]
+
+
+_session_key = pytest.StashKey[ExternalsSession]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in get_settings(config).postgres.env:
+        if find_live_key(line):
+            name = line.partition("=")[0].strip()
+            config_error(
+                live_key_message(f"the xaio_env line for {name}"),
+                f"put a test key (sk_test_…) in xaio_env's {name} line",
+            )
+
+
+def resolve_attr(spec: str, what: str) -> str | None:
+    """``package.module:attr.sub`` → the value, after the app's environment is exported."""
+    module_name, sep, attr_path = spec.partition(":")
+    if not sep or not module_name or not attr_path:
+        config_error(f"{what} = {spec!r} is not module:attribute", f"write it as yourapp.settings:settings.{what}")
+    try:
+        value: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        config_error(
+            f"{what} = {spec!r}: cannot import {module_name!r} ({exc})",
+            "check the module path (it is imported from the rootdir)",
+        )
+    for part in attr_path.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            config_error(
+                f"{what} = {spec!r}: {module_name} has no attribute {attr_path!r}",
+                "point it at the attribute that holds the secret",
+            )
+    if hasattr(value, "get_secret_value"):  # pydantic SecretStr
+        value = value.get_secret_value()
+    return None if value is None else str(value)
+
+
+def _activate(config: pytest.Config) -> ExternalsSession:
+    settings = get_settings(config).externals
+
+    def stripe_secret() -> str | None:
+        if settings.stripe_webhook_secret:
+            return settings.stripe_webhook_secret
+        if settings.stripe_webhook_secret_from:
+            from pytest_xaio.runtime import get_runtime
+
+            get_runtime(config).export_env()
+            return resolve_attr(settings.stripe_webhook_secret_from, "xaio_stripe_webhook_secret_from")
+        return None
+
+    externals = Externals(settings.allow_hosts)
+    stripe = StripeFake(stripe_secret)
+    brevo = BrevoFake()
+    github = GithubFake(settings.github_webhook_secret)
+    for hosts, fake in ((STRIPE_HOSTS, stripe), (BREVO_HOSTS, brevo), (GITHUB_HOSTS, github)):
+        for host in hosts:
+            externals.add_fake(host, fake)
+    stack = ExitStack()
+    from pytest_xaio.externals.transports import install_all
+
+    try:
+        hooked = install_all(externals, stack)
+        install_socket_guard(externals, stack)
+    except BaseException:
+        stack.close()
+        raise
+    return ExternalsSession(externals, stripe, brevo, github, stack, hooked)
+
+
+def _wanted(request: pytest.FixtureRequest) -> bool:
+    if get_settings(request.config).externals.mock_externals:
+        return True
+    if request.node.get_closest_marker("xaio_externals") is not None:
+        return True
+    return any(name in request.fixturenames for name in FAKE_FIXTURES)
+
+
+def _refuse_live_key_in_config() -> None:
+    where = live_key_in_config()
+    if where is not None:
+        with exit_on_config_error():
+            config_error(live_key_message(where), "use a Stripe test key (sk_test_…) when running the tests")
+
+
+@pytest.fixture(autouse=True)
+def _xaio_externals_switch(request: pytest.FixtureRequest) -> Iterator[ExternalsSession | None]:
+    _refuse_live_key_in_config()
+    if not _wanted(request):
+        yield None
+        _refuse_live_key_in_config()
+        return
+    session = _activate(request.config)
+    request.node.stash[_session_key] = session
+    try:
+        yield session
+    finally:
+        session.stack.close()
+    _refuse_live_key_in_config()
+
+
+def _session(request: pytest.FixtureRequest, switch: ExternalsSession | None) -> ExternalsSession:
+    if switch is not None:
+        return switch
+    existing: ExternalsSession | None = request.node.stash.get(_session_key, None)
+    if existing is not None:
+        return existing
+    # asked for through request.getfixturevalue(), after the autouse switch decided "off"
+    session = _activate(request.config)
+    request.node.stash[_session_key] = session
+    request.node.addfinalizer(session.stack.close)
+    return session
+
+
+@pytest.fixture
+def xaio_externals(request: pytest.FixtureRequest, _xaio_externals_switch: ExternalsSession | None) -> Externals:
+    """The switchboard of the test's outbound HTTP: add a fake for another host, allow a host,
+    read every faked request (``.requests``) and every blocked one (``.blocked``).
+
+    Example::
+
+        def test_forecast(xaio_externals, xaio_client):
+            xaio_externals.add_fake("api.weather.example", {"GET /v1/today": {"temp": 21}})
+            assert xaio_client.get("/api/forecast").json() == {"temp": 21}
+    """
+    return _session(request, _xaio_externals_switch).externals
+
+
+@pytest.fixture
+def stripe_fake(request: pytest.FixtureRequest, _xaio_externals_switch: ExternalsSession | None) -> StripeFake:
+    """An in-process, stateful Stripe that the app's real ``stripe`` SDK talks to, plus signed webhooks.
+
+    Example::
+
+        def test_checkout(stripe_fake, xaio_client):
+            assert xaio_client.post("/api/billing/checkout", json={"plan": "pro"}).status_code == 200
+            assert stripe_fake.checkout_sessions[0]["mode"] == "subscription"
+
+        def test_card_declined(stripe_fake, xaio_client):
+            stripe_fake.fail_next("card_declined")
+            assert xaio_client.post("/api/billing/pay").status_code == 402
+
+        def test_webhook(stripe_fake, xaio_anon_client):
+            event = stripe_fake.event("payment_intent.succeeded", data={"customer": "cus_1"})
+            assert stripe_fake.send(xaio_anon_client, event).status_code == 200
+            assert stripe_fake.send(xaio_anon_client, event.tampered()).status_code == 400
+    """
+    return _session(request, _xaio_externals_switch).stripe
+
+
+@pytest.fixture
+def brevo_fake(request: pytest.FixtureRequest, _xaio_externals_switch: ExternalsSession | None) -> BrevoFake:
+    """Brevo's transactional email and contacts API; every email the app sends lands in ``outbox``.
+
+    Example::
+
+        def test_welcome_email(brevo_fake, xaio_client):
+            xaio_client.post("/api/waitlist", json={"email": "ada@example.com"})
+            (mail,) = brevo_fake.outbox
+            assert mail.to == ["ada@example.com"] and mail.template_id == 7
+    """
+    return _session(request, _xaio_externals_switch).brevo
+
+
+@pytest.fixture
+def github_fake(request: pytest.FixtureRequest, _xaio_externals_switch: ExternalsSession | None) -> GithubFake:
+    """GitHub's REST API (repos, issues, hooks), the OAuth token exchange and signed webhooks.
+
+    Example::
+
+        def test_connect(github_fake, xaio_client):
+            github_fake.add_repo("ada/engine")
+            code = github_fake.authorize()
+            response = xaio_client.post("/api/github/connect", json={"code": code, "repo": "ada/engine"})
+            assert response.status_code == 200 and github_fake.hooks["ada/engine"]
+    """
+    return _session(request, _xaio_externals_switch).github
+
+
+def _new_problems(item: pytest.Item, before: int) -> list[str]:
+    session = item.stash.get(_session_key, None)
+    if session is None:
+        return []
+    problems = session.externals.live_key_errors + session.externals.blocked
+    return problems[before:]
+
+
+def _count(item: pytest.Item) -> int:
+    session = item.stash.get(_session_key, None)
+    return 0 if session is None else len(session.externals.live_key_errors) + len(session.externals.blocked)
+
+
+def _phase(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail with the guard's message when a request was refused, even if the app swallowed the error."""
+    before = _count(item)
+    try:
+        result = yield
+    except BaseException:
+        if not _new_problems(item, before):
+            raise
+    else:
+        if not _new_problems(item, before):
+            return result
+    # outside the except block, so the report is the one message and not the app's traceback too
+    pytest.fail("\n".join(dict.fromkeys(_new_problems(item, before))), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _phase(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _phase(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    return (yield from _phase(item))

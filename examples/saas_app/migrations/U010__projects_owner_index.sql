@@ -1,0 +1,1 @@
+DROP INDEX projects_owner_id_idx;

@@ -1,0 +1,1 @@
+ALTER TABLE projects DROP COLUMN updated_at;

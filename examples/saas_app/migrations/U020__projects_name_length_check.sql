@@ -1,0 +1,1 @@
+ALTER TABLE projects DROP CONSTRAINT projects_name_length_check;

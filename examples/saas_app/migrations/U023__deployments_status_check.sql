@@ -1,0 +1,1 @@
+ALTER TABLE deployments DROP CONSTRAINT deployments_status_check;

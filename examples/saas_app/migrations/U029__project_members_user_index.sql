@@ -1,0 +1,1 @@
+DROP INDEX project_members_user_id_idx;

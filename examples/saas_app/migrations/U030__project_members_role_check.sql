@@ -1,0 +1,1 @@
+ALTER TABLE project_members DROP CONSTRAINT project_members_role_check;

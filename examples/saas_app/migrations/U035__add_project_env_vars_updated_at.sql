@@ -1,0 +1,1 @@
+ALTER TABLE project_env_vars DROP COLUMN updated_at;

@@ -1,0 +1,1 @@
+DROP INDEX project_events_project_id_created_at_idx;

@@ -1,0 +1,1 @@
+ALTER TABLE project_events DROP CONSTRAINT project_events_kind_length_check;

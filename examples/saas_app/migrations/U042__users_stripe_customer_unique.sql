@@ -1,0 +1,1 @@
+DROP INDEX users_stripe_customer_id_key;

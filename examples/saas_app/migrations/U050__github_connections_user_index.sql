@@ -1,0 +1,1 @@
+DROP INDEX github_connections_user_id_idx;

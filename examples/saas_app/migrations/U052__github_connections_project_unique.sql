@@ -1,0 +1,1 @@
+DROP INDEX github_connections_project_id_key;

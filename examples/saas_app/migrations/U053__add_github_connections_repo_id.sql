@@ -1,0 +1,1 @@
+ALTER TABLE github_connections DROP COLUMN repo_id;

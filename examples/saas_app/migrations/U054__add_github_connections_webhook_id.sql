@@ -1,0 +1,1 @@
+ALTER TABLE github_connections DROP COLUMN webhook_id;

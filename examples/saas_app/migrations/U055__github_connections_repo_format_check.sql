@@ -1,0 +1,1 @@
+ALTER TABLE github_connections DROP CONSTRAINT github_connections_repo_format_check;

@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN welcome_email_sent_at;

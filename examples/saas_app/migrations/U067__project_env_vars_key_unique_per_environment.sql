@@ -1,0 +1,2 @@
+ALTER TABLE project_env_vars DROP CONSTRAINT project_env_vars_project_id_environment_key_key;
+ALTER TABLE project_env_vars ADD CONSTRAINT project_env_vars_project_id_key_key UNIQUE (project_id, key);

@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN trial_ends_at;

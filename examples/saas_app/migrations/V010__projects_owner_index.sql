@@ -1,0 +1,1 @@
+CREATE INDEX projects_owner_id_idx ON projects (owner_id);

@@ -1,0 +1,1 @@
+ALTER TABLE deployments ADD COLUMN triggered_by bigint REFERENCES users (id);

@@ -1,0 +1,1 @@
+ALTER TABLE users ADD CONSTRAINT users_email_format_check CHECK (position('@' IN email) > 1);

@@ -1,0 +1,1 @@
+ALTER TABLE github_connections ADD COLUMN default_branch text NOT NULL DEFAULT 'main';

@@ -1,0 +1,1 @@
+CREATE INDEX projects_published_idx ON projects (published_at) WHERE published;

@@ -1,0 +1,1 @@
+ALTER TABLE project_members ADD COLUMN invited_by bigint REFERENCES users (id);

@@ -1,0 +1,3 @@
+ALTER TABLE projects DROP CONSTRAINT projects_pipeline_type_check;
+ALTER TABLE projects ADD CONSTRAINT projects_pipeline_type_check
+    CHECK (pipeline_type IN ('static', 'docker', 'python'));

@@ -1,0 +1,1 @@
+"""Business logic, kept out of the routers so it can be tested and reused."""
