@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import alembic.command  # noqa: F401  (imported once here: in-process pytester runs must not re-import it)
 import psycopg
 import pytest
+import sqlalchemy  # noqa: F401  (same: a second import of SQLAlchemy breaks its internals)
 
 pytest_plugins = ["pytester"]
 

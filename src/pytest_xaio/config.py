@@ -103,8 +103,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("jwt_audience", "auth", "aud claim of minted tokens."),
     Option("jwt_issuer", "auth", "iss claim of minted tokens."),
     Option("jwt_subject", "auth", "sub claim template (default {user.id}, or 'xaio-test-user' with no user row)."),
-    Option("jwt_private_key", "auth", "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).",
-           "path"),
+    Option("jwt_private_key", "auth",
+           "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).", "path"),
     Option("jwt_public_key_env", "auth",
            "Export the RS*/ES* public key (PEM) in this env var before the app is imported, e.g. JWT_PUBLIC_KEY."),
     # --- matrix ---------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("stripe_webhook_secret_from", "externals", "Read the Stripe webhook secret from the app (module:attr)."),
     Option("github_webhook_secret", "externals", "Secret for X-Hub-Signature-256 on GitHub webhooks."),
     # --- db toolkit -----------------------------------------------------------------------------
-    Option("migration_checks", "db", "Generate migration check test items (heads, up from empty, round trips).",
+    Option("migration_checks", "db", "Generate migration check test items (single head, up from empty, round trips, Alembic models match).",
            "bool", False),
     # --- coverage -------------------------------------------------------------------------------
     Option("cov_threshold", "coverage", "List files under this coverage percent at the end of the run.",

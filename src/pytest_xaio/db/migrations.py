@@ -287,7 +287,7 @@ def alembic_script_dir(ini: Path) -> Path:
 
     parser = configparser.ConfigParser()
     parser.read(ini)
-    location = parser.get("alembic", "script_location", fallback="alembic")
+    location = parser.get("alembic", "script_location", fallback="alembic", raw=True)
     location = location.replace("%(here)s", str(ini.parent))
     path = Path(location)
     return path if path.is_absolute() else ini.parent / path
