@@ -1,1 +1,340 @@
-"""The app under test and its HTTP clients, authenticated with real signed JWTs. (Being built.)"""
+"""The app under test and its HTTP clients, authenticated with real signed JWTs.
+
+Every client runs the app's lifespan and, when ``xaio_db_dependency`` is set, points the app's DB
+session dependency at the test's database, so what the app writes is rolled back with the test.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from pytest_xaio.app import lifespan, load_app, open_async_client, open_client, resolve_object
+from pytest_xaio.auth import TokenFactory, default_user, token_factory
+from pytest_xaio.config import get_settings
+from pytest_xaio.errors import config_error, exit_on_config_error
+
+__all__ = [
+    "UserFactory",
+    "client_fixture",
+    "lifespan",
+    "open_async_client",
+    "open_client",
+    "override_db_dependency",
+    "xaio_anon_client",
+    "xaio_app",
+    "xaio_async_client",
+    "xaio_auth_headers",
+    "xaio_client",
+    "xaio_token",
+    "xaio_user",
+    "xaio_user_factory",
+]
+
+
+@contextmanager
+def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator[Any]:
+    """While the block runs, ``app.dependency_overrides[<xaio_db_dependency>]`` yields sessions in the
+    test's database (``xaio_database.session_dependency()``). Does nothing when the setting is unset."""
+    spec = get_settings(request.config).postgres.db_dependency
+    if not spec:
+        yield None
+        return
+    with exit_on_config_error():
+        dependency = resolve_object(spec, setting="xaio_db_dependency", rootdir=str(request.config.rootpath))
+        overrides = getattr(app, "dependency_overrides", None)
+        if not isinstance(overrides, dict):
+            config_error(
+                f"xaio_db_dependency is set, but the app {type(app).__name__} has no dependency_overrides",
+                "point xaio_app at the FastAPI instance itself, not a wrapper around it",
+            )
+    database = request.getfixturevalue("xaio_database")
+    missing = object()
+    previous = overrides.get(dependency, missing)
+    overrides[dependency] = database.session_dependency()
+    try:
+        yield database
+    finally:
+        if previous is missing:
+            overrides.pop(dependency, None)
+        else:
+            overrides[dependency] = previous
+
+
+class UserFactory:
+    """Makes users through the project's ``pytest_xaio_create_user`` hook (see ``xaio_user_factory``)."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+
+    @property
+    def makes_rows(self) -> bool:
+        """True when a conftest implements ``pytest_xaio_create_user`` for this test."""
+        return bool(self._request.node.ihook.pytest_xaio_create_user.get_hookimpls())
+
+    def __call__(self, **attrs: Any) -> Any:
+        if not self.makes_rows:
+            return default_user(**attrs)
+        db = self._request.getfixturevalue("xaio_db")
+        user = self._request.node.ihook.pytest_xaio_create_user(db=db, attrs=dict(attrs))
+        return default_user(**attrs) if user is None else user
+
+
+# --- fixtures --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def xaio_app(pytestconfig: pytest.Config) -> Any:
+    """The app named by ``xaio_app``, imported once per session after the test env is exported.
+
+    Example::
+
+        def test_routes(xaio_app):
+            assert any(route.path == "/health" for route in xaio_app.routes)
+    """
+    with exit_on_config_error():
+        return load_app(pytestconfig)
+
+
+@pytest.fixture
+def xaio_user_factory(request: pytest.FixtureRequest) -> UserFactory:
+    """Make users with attributes; rows come from your ``pytest_xaio_create_user(db, attrs)`` hook.
+
+    With no hook implemented, every user is a plain object with ``id == "xaio-test-user"`` and no row.
+
+    Example::
+
+        def test_admin_sees_all(xaio_user_factory, xaio_token, xaio_anon_client):
+            admin = xaio_user_factory(is_superuser=True)
+            r = xaio_anon_client.get("/api/admin", headers=xaio_token.headers(xaio_token.for_user(admin)))
+            assert r.status_code == 200
+    """
+    return UserFactory(request)
+
+
+@pytest.fixture
+def xaio_user(request: pytest.FixtureRequest, xaio_user_factory: UserFactory) -> Any:
+    """The user ``xaio_client`` is logged in as; parametrize it indirectly with attributes.
+
+    Example::
+
+        @pytest.mark.parametrize("xaio_user", [{"plan": "free"}, {"plan": "pro"}], indirect=True)
+        def test_plans(xaio_client, xaio_user):
+            assert xaio_client.get("/api/me").json()["plan"] == xaio_user.plan
+    """
+    attrs = getattr(request, "param", None) or {}
+    with exit_on_config_error():
+        return xaio_user_factory(**dict(attrs))
+
+
+@pytest.fixture
+def xaio_token(pytestconfig: pytest.Config, xaio_user: Any) -> TokenFactory:
+    """Mint JWTs for ``xaio_user`` (or any user), valid or broken in one specific way.
+
+    Example::
+
+        def test_expired_token(xaio_anon_client, xaio_token):
+            for token in (xaio_token.expired(), xaio_token.alg_none(), xaio_token.wrong_signature()):
+                assert xaio_anon_client.get("/api/me", headers=xaio_token.headers(token)).status_code == 401
+    """
+    with exit_on_config_error():
+        return token_factory(pytestconfig, xaio_user)
+
+
+@pytest.fixture
+def xaio_auth_headers(xaio_token: TokenFactory) -> Callable[..., dict[str, str]]:
+    """``xaio_auth_headers(token=None)`` → ``{"Authorization": "Bearer …"}`` (default: xaio_user's token).
+
+    Example::
+
+        def test_with_requests_style(xaio_anon_client, xaio_auth_headers):
+            assert xaio_anon_client.get("/api/me", headers=xaio_auth_headers()).status_code == 200
+    """
+
+    def headers(token: str | None = None) -> dict[str, str]:
+        with exit_on_config_error():
+            return xaio_token.headers(token)
+
+    return headers
+
+
+@pytest.fixture
+def xaio_client(request: pytest.FixtureRequest, xaio_app: Any, xaio_token: TokenFactory) -> Iterator[Any]:
+    """A sync ``TestClient`` logged in as ``xaio_user`` (``Authorization: Bearer <signed JWT>``).
+
+    Lifespan events run; the app's DB dependency (``xaio_db_dependency``) joins the test's
+    transaction. ``xaio_client.xaio_user`` is the user. Per-request ``headers=`` replace the token.
+
+    Example::
+
+        def test_create_project(xaio_client):
+            r = xaio_client.post("/api/projects", json={"name": "demo"})
+            assert r.status_code == 201
+    """
+    with exit_on_config_error():
+        headers = xaio_token.headers()
+    yield from _sync_client(request, xaio_app, xaio_token, headers)
+
+
+@pytest.fixture
+def xaio_anon_client(request: pytest.FixtureRequest, xaio_app: Any) -> Iterator[Any]:
+    """``xaio_client`` without the ``Authorization`` header.
+
+    Example::
+
+        def test_me_needs_login(xaio_anon_client):
+            assert xaio_anon_client.get("/api/me").status_code == 401
+    """
+    yield from _sync_client(request, xaio_app, None, {})
+
+
+async def _xaio_async_client(
+    request: pytest.FixtureRequest, xaio_app: Any, xaio_token: TokenFactory
+) -> AsyncIterator[Any]:
+    """An ``httpx.AsyncClient`` for async tests (pytest-asyncio or anyio), logged in as ``xaio_user``.
+
+    Lifespan events run in the test's event loop; the DB dependency is overridden as for ``xaio_client``.
+
+    Example::
+
+        @pytest.mark.asyncio          # or @pytest.mark.anyio
+        async def test_me(xaio_async_client):
+            r = await xaio_async_client.get("/api/me")
+            assert r.status_code == 200
+    """
+    with exit_on_config_error():
+        headers = xaio_token.headers()
+    with override_db_dependency(request, xaio_app):
+        async with open_async_client(xaio_app, headers=headers) as client:
+            client.xaio_user = xaio_token.user
+            yield client
+
+
+_xaio_async_client._xaio_async_fixture = True  # type: ignore[attr-defined]
+xaio_async_client = pytest.fixture(_xaio_async_client, name="xaio_async_client")
+
+
+def _sync_client(
+    request: pytest.FixtureRequest,
+    app: Any,
+    token: TokenFactory | None,
+    headers: Mapping[str, str],
+    raise_server_exceptions: bool = True,
+) -> Iterator[Any]:
+    with (
+        override_db_dependency(request, app),
+        open_client(app, headers=headers, raise_server_exceptions=raise_server_exceptions) as client,
+    ):
+        client.xaio_user = token.user if token is not None else None
+        yield client
+
+
+def client_fixture(
+    *,
+    user_attrs: Mapping[str, Any] | None = None,
+    app: str | None = None,
+    authenticated: bool = True,
+    raise_server_exceptions: bool = True,
+    headers: Mapping[str, str] | None = None,
+    asynchronous: bool = False,
+) -> Any:
+    """Make a client fixture of your own: another user, another app, no auth, extra headers, async.
+
+    Assign the result to a name in ``conftest.py``; the name is the fixture's name::
+
+        from pytest_xaio.client import client_fixture
+
+        admin_client = client_fixture(user_attrs={"is_superuser": True})
+        admin_app_client = client_fixture(app="admin.main:create_app()")
+        async_admin_client = client_fixture(user_attrs={"is_superuser": True}, asynchronous=True)
+
+    The client's user is ``client.xaio_user``.
+    """
+
+    def setup(request: pytest.FixtureRequest) -> tuple[Any, TokenFactory | None, dict[str, str]]:
+        with exit_on_config_error():
+            the_app = load_app(request.config, app)
+            token = (
+                token_factory(request.config, UserFactory(request)(**dict(user_attrs or {}))) if authenticated else None
+            )
+            all_headers = {**(headers or {}), **(token.headers() if token is not None else {})}
+        return the_app, token, all_headers
+
+    def sync_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+        the_app, token, all_headers = setup(request)
+        yield from _sync_client(request, the_app, token, all_headers, raise_server_exceptions)
+
+    async def async_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+        the_app, token, all_headers = setup(request)
+        with override_db_dependency(request, the_app):
+            async with open_async_client(
+                the_app, headers=all_headers, raise_server_exceptions=raise_server_exceptions
+            ) as client:
+                client.xaio_user = token.user if token is not None else None
+                yield client
+
+    if asynchronous:
+        async_fixture._xaio_async_fixture = True  # type: ignore[attr-defined]
+        return pytest.fixture(async_fixture)
+    return pytest.fixture(sync_fixture)
+
+
+# --- hooks ------------------------------------------------------------------------------------------
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With an app configured, export its environment before test modules are collected, so a test
+    module that imports the app at the top (``from myapp.main import app``) sees the test database."""
+    config = session.config
+    if not get_settings(config).app.app or _is_xdist_controller(config):
+        return
+    from pytest_xaio.app import prepare_env
+
+    prepare_env(config)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    if hasattr(config, "workerinput"):
+        return False
+    return bool(getattr(config.option, "numprocesses", None)) or getattr(config.option, "dist", "no") != "no"
+
+
+# --- async fixture plumbing -------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """Hand ``xaio_async_client`` to whichever async plugin runs the test.
+
+    anyio runs async fixtures of tests that use ``anyio_backend``; pytest-asyncio (strict mode) only
+    runs fixtures flagged as its own, so the flag is set for this setup alone, never for anyio tests.
+    """
+    func = fixturedef.func
+    if not getattr(func, "_xaio_async_fixture", False):
+        return (yield)
+    test = getattr(request.node, "function", None)
+    if test is not None and not inspect.iscoroutinefunction(test):
+        pytest.fail(
+            f"{fixturedef.argname} is for async tests: mark the test @pytest.mark.asyncio (pytest-asyncio) "
+            "or @pytest.mark.anyio and make it async def; a sync test uses xaio_client",
+            pytrace=False,
+        )
+    if "anyio_backend" in request.fixturenames:
+        return (yield)
+    # pytest-asyncio's own markers; the loop scope follows the test's, so client and test share a loop.
+    setattr(func, "_force_asyncio_fixture", True)  # noqa: B010
+    setattr(func, "_loop_scope", _test_loop_scope(request))  # noqa: B010
+    try:
+        return (yield)
+    finally:
+        delattr(func, "_force_asyncio_fixture")
+        delattr(func, "_loop_scope")
+
+
+def _test_loop_scope(request: pytest.FixtureRequest) -> str | None:
+    marker = request.node.get_closest_marker("asyncio")
+    scope = marker.kwargs.get("loop_scope") if marker is not None else None
+    if scope:
+        return str(scope)
+    try:
+        return str(request.config.getini("asyncio_default_test_loop_scope") or "") or None
+    except ValueError:
+        return None

@@ -1,1 +1,123 @@
-"""pytest hooks and fixtures of the matrix room. (Being built.)"""
+"""The endpoint matrix's pytest side: expanding a marked test into cases, and the ``case`` fixture.
+
+Nothing heavy is imported at module level: the app and FastAPI are only touched when a test carries
+``@pytest.mark.endpoint_matrix``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_xaio.config import get_settings
+from pytest_xaio.errors import config_error
+from pytest_xaio.markers import MatrixMarker, marker_options
+from pytest_xaio.runtime import get_runtime
+
+if TYPE_CHECKING:
+    from pytest_xaio.matrix.cases import CaseSpec
+    from pytest_xaio.matrix.routes import RouteInfo
+    from pytest_xaio.matrix.runner import Case
+
+__all__ = ["case", "keyword_for_ids", "matrix_cases", "pytest_configure", "pytest_generate_tests"]
+
+_STATE_KEY = "matrix.routes"
+# "POST /api/projects" is two words to pytest's -k grammar (an error), and braces are not allowed in
+# its words; users mean "all of these", as one term ("not POST /api/x" is "not (POST and /api/x)").
+_METHOD_THEN_PATH = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[^\s()]*)", re.IGNORECASE)
+_WITH_BRACES = re.compile(r"[^\s()]*[{}][^\s()]*")
+
+
+def keyword_for_ids(expression: str) -> str:
+    """``-k`` as users write it for matrix ids, in pytest's grammar (unchanged when nothing applies)."""
+    expression = _METHOD_THEN_PATH.sub(r"(\1 and \2)", expression)
+    return _WITH_BRACES.sub(
+        lambda m: "(" + " and ".join(part for part in re.split(r"[{}]", m.group(0)) if part) + ")", expression
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    keyword = getattr(config.option, "keyword", "")
+    if keyword:
+        config.option.keyword = keyword_for_ids(keyword)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("endpoint_matrix") is None:
+        return
+    try:
+        if "case" not in metafunc.fixturenames:
+            config_error(
+                f"{metafunc.definition.nodeid} has @pytest.mark.endpoint_matrix but no `case` argument",
+                "write it as def test_endpoints(case): case.validate(case.call())",
+            )
+        options: MatrixMarker = marker_options(metafunc.definition, "endpoint_matrix")
+        specs = matrix_cases(metafunc.config, options)
+    except pytest.UsageError as exc:
+        # A collection error made of the message alone: no traceback through pytest's and plugins' hooks.
+        raise pytest.Collector.CollectError(str(exc)) from None
+    params = [pytest.param(spec, id=spec.id) for spec in specs]
+    metafunc.parametrize("case", params, indirect=True)
+
+
+def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]:
+    """The cases a marked test expands into (routes read once per session and app)."""
+    from pytest_xaio.matrix.cases import Expectations, build_cases
+
+    settings = get_settings(config).matrix
+    routes = _routes(config, options.app)
+    return build_cases(
+        routes,
+        expectations=Expectations.from_settings(settings.validation_status, settings.expected_status),
+        include=options.include,
+        exclude=options.exclude,
+        public=(*settings.public_routes, *options.public),
+        statuses=options.statuses,
+        seed=options.seed,
+    )
+
+
+def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:
+    from pytest_xaio.matrix.routes import read_routes, resolve_callable
+
+    runtime = get_runtime(config)
+    cache: dict[str | None, list[RouteInfo]] = runtime.state.setdefault(_STATE_KEY, {})
+    if app_spec not in cache:
+        app = load_matrix_app(config, app_spec)
+        extra = [
+            resolve_callable(dep, "xaio_auth_dependencies entry") for dep in runtime.settings.matrix.auth_dependencies
+        ]
+        cache[app_spec] = read_routes(app, extra)
+    return cache[app_spec]
+
+
+def load_matrix_app(config: pytest.Config, app_spec: str | None) -> Any:
+    """The app under test, through the app room's ``load_app`` (env exported first)."""
+    from pytest_xaio.app import load_app
+
+    return load_app(config, app_spec)
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest) -> Case:
+    """One endpoint-matrix case; only tests marked ``@pytest.mark.endpoint_matrix`` get it.
+
+    Example::
+
+        @pytest.mark.endpoint_matrix(public=["POST /api/auth/login", "GET /health"])
+        def test_endpoints(case):
+            response = case.call()
+            case.validate(response)
+    """
+    from pytest_xaio.matrix.runner import Case
+
+    spec = getattr(request, "param", None)
+    if spec is None:
+        pytest.fail(
+            "the `case` fixture comes from @pytest.mark.endpoint_matrix; mark the test with it",
+            pytrace=False,
+        )
+    return Case(spec, request)

@@ -1,0 +1,286 @@
+"""Endpoint-matrix benchmark (run on demand; not part of the test suite).
+
+    /work/venv/bin/python bench/bench_matrix.py            # both parts
+    /work/venv/bin/python bench/bench_matrix.py --part collect
+    /work/venv/bin/python bench/bench_matrix.py --part run
+
+1. collect: reading the routes of a 200-route FastAPI app and building its cases (the collection-time
+   work of ``@pytest.mark.endpoint_matrix``), best and median of several rounds.
+2. run: one pytest session per app variant (tests/apps/matrix_bench.py: correct, then with five
+   planted bugs) holding both the matrix test and a Schemathesis test (``schemathesis.pytest`` with
+   ``@schema.parametrize()``, default checks, the same valid ``Authorization`` header), against the
+   same real PostgreSQL. Reports wall time per tool (junit times of its items), cases, planted bugs
+   found and false positives (failures that are not a planted bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "tests" / "apps"
+SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+
+#: Route of each planted bug in matrix_bench.py (MATRIX_BENCH_BUGS=1).
+PLANTED = {
+    "POST /api/projects/{project_id}/publish": "no auth dependency",
+    "GET /api/projects/{project_id}": "200 for a missing id",
+    "POST /api/waitlist": "500 on a valid body",
+    "GET /api/me": "accepts an expired token",
+    "PATCH /api/projects/{project_id}": "accepts alg=none",
+}
+
+TOOLS = ("matrix", "schemathesis", "schemathesis_relaxed")
+
+SCHEMA = """
+CREATE TABLE projects (
+    id serial PRIMARY KEY,
+    owner text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    retries integer NOT NULL DEFAULT 0
+);
+"""
+
+CONFTEST = '''
+import pytest
+
+@pytest.fixture
+def project_id(xaio_db):
+    return xaio_db.execute(
+        "INSERT INTO projects (owner, name, kind) VALUES ('xaio-test-user', 'p', 'web') RETURNING id"
+    ).fetchone()[0]
+'''
+
+MATRIX_TEST = '''
+import pytest
+
+@pytest.mark.endpoint_matrix(public=["POST /api/waitlist", "GET /health"])
+def test_matrix(case):
+    case.validate(case.call())
+'''
+
+SCHEMATHESIS_TEST = '''
+import os
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import status_code_conformance
+
+from matrix_bench import app
+
+# Loaded at import, as Schemathesis' docs show (its lazy from_fixture() fails on pytest 9:
+# "'Function' object has no attribute '_nodeid'"). The app opens its database lazily, and
+# xaio_client (requested below) puts the test's database behind its DB dependency.
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@schema.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_schemathesis(case, xaio_client, xaio_token):
+    with open(os.environ["BENCH_COUNT_FILE"] + ".schemathesis", "a") as counter:
+        counter.write("1\\n")
+    case.call_and_validate(headers=xaio_token.headers())
+
+
+@schema.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_schemathesis_relaxed(case, xaio_client, xaio_token):
+    # The same without the check that flags FastAPI's undocumented 401/404/422, so it is not stopped early.
+    with open(os.environ["BENCH_COUNT_FILE"] + ".schemathesis_relaxed", "a") as counter:
+        counter.write("1\\n")
+    case.call_and_validate(headers=xaio_token.headers(), excluded_checks=[status_code_conformance])
+'''
+
+
+def bench_collect(routes: int = 200, rounds: int = 7) -> dict[str, Any]:
+    """Read the routes of a ``routes``-route app and build its cases."""
+    from enum import Enum
+    from typing import Annotated
+
+    from fastapi import APIRouter, Depends, FastAPI, Query
+    from fastapi.security import HTTPBearer
+    from pydantic import BaseModel, Field
+
+    from pytest_xaio.matrix.cases import Expectations, build_cases
+    from pytest_xaio.matrix.routes import read_routes
+
+    class Plan(str, Enum):
+        free = "free"
+        pro = "pro"
+
+    class Address(BaseModel):
+        street: str
+        zip: str = Field(pattern=r"^[0-9]{5}$")
+
+    class ItemIn(BaseModel):
+        name: str = Field(min_length=1, max_length=50)
+        plan: Plan
+        address: Address
+        tags: list[str] = []
+
+    bearer = HTTPBearer()
+    app = FastAPI()
+    for i in range(routes // 4):
+        router = APIRouter(prefix=f"/r{i}", dependencies=[Depends(bearer)])
+
+        @router.post("/items", status_code=201)
+        def create(body: ItemIn) -> ItemIn:
+            return body
+
+        @router.get("/items")
+        def search(limit: Annotated[int, Query(ge=1)] = 10, plan: Plan | None = None) -> list[int]:
+            return []
+
+        @router.get("/items/{item_id}")
+        def get(item_id: int) -> dict[str, int]:
+            return {}
+
+        @router.delete("/items/{item_id}", status_code=204)
+        def delete(item_id: int) -> None:
+            return None
+
+        app.include_router(router, prefix="/api")
+
+    timings: list[float] = []
+    cases = 0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        found = read_routes(app)
+        cases = len(build_cases(found, expectations=Expectations.from_settings(422, ())))
+        timings.append(time.perf_counter() - start)
+        assert len(found) == routes
+    return {"routes": routes, "cases": cases, "best_s": min(timings), "median_s": statistics.median(timings)}
+
+
+def _project(folder: Path) -> None:
+    for name in ("matrix_app.py", "matrix_bench.py"):
+        shutil.copy(APPS / name, folder / name)
+    (folder / "schema.sql").write_text(SCHEMA)
+    (folder / "pytest.ini").write_text(
+        "[pytest]\n"
+        "xaio_app = matrix_bench:app\n"
+        "xaio_schema_sql = schema.sql\n"
+        "xaio_db_dependency = matrix_app:get_db\n"
+        f"xaio_jwt_secret = {SECRET}\n"
+        f"xaio_env = SECRET_KEY={SECRET}\n"
+        "filterwarnings = ignore::DeprecationWarning\n"
+    )
+    (folder / "conftest.py").write_text(CONFTEST)
+    (folder / "test_matrix.py").write_text(MATRIX_TEST)
+    (folder / "test_schemathesis.py").write_text(SCHEMATHESIS_TEST)
+
+
+def _route_of(test_id: str) -> str:
+    """``GET /api/me-401-expired-token`` (matrix) or ``GET /api/me (title)`` (Schemathesis) -> ``GET /api/me``."""
+    test_id = test_id.split(" (")[0]
+    for suffix in ("-success", "-invalid", "-missing", "-malformed", "-expired", "-wrong", "-alg", "-unprotected"):
+        head = test_id.split(suffix)[0]
+        if head != test_id:
+            return head.rsplit("-", 1)[0]
+    return test_id
+
+
+def _route_in_curl(message: str) -> str:
+    """Schemathesis' server-error failures name the operation only in their curl line."""
+    found = re.search(r"curl -X (\w+) .*?http://testserver(\S+)", message)
+    return f"{found.group(1)} {found.group(2)}" if found else "?"
+
+
+def compare(correct: dict[str, Any], buggy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per tool: planted bugs found (a failure on the bug's route that the correct app does not
+    have) and false positives (failures on the correct app)."""
+    summary: dict[str, dict[str, Any]] = {}
+    for tool in TOOLS:
+        baseline = set(correct[tool]["failed"])
+        new = [f for f in buggy[tool]["failed"] if f not in baseline]
+        summary[tool] = {
+            "bugs_found": sorted({_route_of(f) for f in new} & set(PLANTED)),
+            "false_positives": sorted(baseline),
+        }
+    return summary
+
+
+def bench_run(buggy: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="xaio-bench-") as tmp:
+        folder = Path(tmp)
+        _project(folder)
+        junit = folder / "junit.xml"
+        count_file = folder / "st_calls.txt"
+        env = {**os.environ, "MATRIX_BENCH_BUGS": "1" if buggy else "0", "BENCH_COUNT_FILE": str(count_file),
+               "PYTHONPATH": str(folder)}
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+             "-o", "junit_family=xunit2"],
+            cwd=folder, env=env, capture_output=True, text=True, check=False,
+        )
+        session_s = time.perf_counter() - start
+        if not junit.exists():
+            raise SystemExit(f"the bench session did not run:\n{proc.stdout}\n{proc.stderr}")
+        tools: dict[str, dict[str, Any]] = {tool: {"time_s": 0.0, "items": 0, "failed": []} for tool in TOOLS}
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            name = case.get("name", "")
+            tool = name.split("[")[0].removeprefix("test_")
+            entry = tools[tool]
+            entry["time_s"] += float(case.get("time", 0))
+            entry["items"] += 1
+            problem = case.find("failure")
+            if problem is None:
+                problem = case.find("error")
+            if problem is not None:
+                if tool == "matrix":
+                    entry["failed"].append(name[name.index("[") + 1:-1])
+                else:  # one junit item per operation, all named test_schemathesis: the message names it
+                    message = problem.get("message", "")
+                    operation = re.search(r"operation='([^']+)'", message)
+                    title = re.search(r"title='([^']+)'", message)
+                    route = operation.group(1) if operation else _route_in_curl(message)
+                    entry["failed"].append(f"{route} ({title.group(1) if title else message.splitlines()[0]})")
+        tools["matrix"]["cases"] = tools["matrix"]["items"]
+        for tool in TOOLS[1:]:
+            counted = Path(f"{count_file}.{tool}")
+            tools[tool]["cases"] = len(counted.read_text().splitlines()) if counted.exists() else 0
+        return {"buggy": buggy, "session_s": session_s, **tools}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("collect", "run", "all"), default="all")
+    args = parser.parse_args()
+    if args.part in ("collect", "all"):
+        result = bench_collect()
+        print(f"collect: {result['routes']} routes -> {result['cases']} cases in "
+              f"{result['best_s'] * 1000:.0f} ms best, {result['median_s'] * 1000:.0f} ms median")
+    if args.part in ("run", "all"):
+        runs = {buggy: bench_run(buggy) for buggy in (False, True)}
+        for buggy, result in runs.items():
+            label = "5 planted bugs" if buggy else "correct"
+            print(f"run (10-route app, {label}): whole pytest session {result['session_s']:.2f} s")
+            for tool in TOOLS:
+                entry = result[tool]
+                print(f"  {tool:22s} {entry['time_s']:6.2f} s  items {entry['items']:3d}  cases {entry['cases']:5d}  "
+                      f"failed {len(entry['failed'])}")
+        for tool, found in compare(runs[False], runs[True]).items():
+            print(f"{tool}: planted bugs found {len(found['bugs_found'])}/{len(PLANTED)}, "
+                  f"false positives on the correct app {len(found['false_positives'])}")
+            for route in found["bugs_found"]:
+                print(f"    found: {route} ({PLANTED[route]})")
+            for route in sorted(set(PLANTED) - set(found["bugs_found"])):
+                print(f"    missed: {route} ({PLANTED[route]})")
+            for item in found["false_positives"]:
+                print(f"    false positive: {item}")
+
+if __name__ == "__main__":
+    main()

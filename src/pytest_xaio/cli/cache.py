@@ -1,0 +1,202 @@
+"""The plugin's cache as the command sees it: the cluster folders, and clearing them safely.
+
+Only folders shaped like the plugin's clusters (``embedded-pg17``, ``local-pg16`` with the files a
+:class:`~pytest_xaio.postgres.cluster.Cluster` keeps) are touched; anything else in the cache
+directory (which a user may point anywhere with ``xaio_cache_dir``) is left alone. A cluster is
+cleared under the same lock the test sessions take, and not while a live session still uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_xaio.cli.inspect import CliError, one_line
+from pytest_xaio.config import OPTIONS, XaioSettings
+
+__all__ = ["CacheEntry", "cache_entries", "clear_cache", "clear_templates", "human_size", "settings_from_project"]
+
+_CLUSTER_DIR = re.compile(r"^(embedded|local)-pg[\w.]+$")
+_CLUSTER_FILES = (".lock", "clients.json", "data", "server.log")
+_NEEDED = ("postgres_url", "redis_url", "cache_dir", "project", "postgres_version", "allow_remote")
+
+
+def settings_from_project(path: Path) -> XaioSettings:
+    """The few settings the command needs, read as the plugin does: environment over pyproject.toml."""
+    from pytest_xaio.cli.pyproject import _read_pyproject
+
+    root = path.resolve()
+    if not root.is_dir():
+        raise CliError(f"{path} is not a folder")
+    ini: dict[str, Any] = {}
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        ini = dict(_read_pyproject(pyproject).get("tool", {}).get("pytest", {}).get("ini_options", {}))
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        if opt.name not in _NEEDED:
+            continue
+        raw = os.environ.get(opt.env_name, ini.get(opt.ini_name))
+        if raw is None or raw == "":
+            continue
+        values[opt.name] = str(raw).strip().lower() in ("1", "true", "yes", "on") if opt.kind == "bool" \
+            else str(raw).strip()
+    return XaioSettings.from_values(values, rootdir=str(root))
+
+
+@dataclass
+class CacheEntry:
+    path: Path
+    size: int
+    is_cluster: bool
+    server: tuple[int, int] | None  # (pid, port) of a server running on it
+    clients: list[int]
+
+    def describe(self) -> str:
+        if not self.is_cluster:
+            return "not a plugin cluster (left alone)"
+        state = f"server running (pid {self.server[0]}, port {self.server[1]})" if self.server else "stopped"
+        users = f", used by test sessions {', '.join(map(str, self.clients))}" if self.clients else ""
+        return f"PostgreSQL cluster, {state}{users}"
+
+
+def cache_entries(root: Path) -> list[CacheEntry]:
+    entries = []
+    for path in sorted(root.iterdir()):
+        is_cluster = path.is_dir() and bool(_CLUSTER_DIR.match(path.name)) and any(
+            (path / name).exists() for name in _CLUSTER_FILES)
+        entries.append(CacheEntry(path, _tree_size(path), is_cluster,
+                                  _server(path) if is_cluster else None,
+                                  _clients(path) if is_cluster else []))
+    return entries
+
+
+def _tree_size(path: Path) -> int:
+    if not path.is_dir():
+        return path.stat().st_size if path.exists() else 0
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                total += (Path(dirpath) / name).lstat().st_size
+    return total
+
+
+def _server(base: Path) -> tuple[int, int] | None:
+    from pytest_xaio.postgres.cluster import _is_postgres
+
+    try:
+        lines = (base / "data" / "postmaster.pid").read_text(errors="replace").splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+    except (OSError, IndexError, ValueError):
+        return None
+    return (pid, port) if _is_postgres(pid) else None
+
+
+def _clients(base: Path) -> list[int]:
+    from pytest_xaio.postgres.cluster import _alive
+
+    try:
+        tokens = json.loads((base / "clients.json").read_text())
+    except (OSError, ValueError):
+        return []
+    pids = [int(t.split(":", 1)[0]) for t in tokens if isinstance(t, str) and t.split(":", 1)[0].isdigit()]
+    return [pid for pid in pids if _alive(pid)]
+
+
+def clear_cache(settings: XaioSettings, force: bool) -> list[str]:
+    from pytest_xaio.postgres.providers import cache_root
+
+    root = cache_root(settings)
+    if not root.is_dir():
+        return [f"xaio cache clear: nothing to clear, {root} does not exist"]
+    report = [f"xaio cache clear: {root}"]
+    others = 0
+    for entry in cache_entries(root):
+        if not entry.is_cluster:
+            others += 1
+            continue
+        with _locked(entry.path):
+            clients = _clients(entry.path)
+            if clients and not force:
+                report.append(f"  kept    {entry.path.name}: test sessions {', '.join(map(str, clients))} are "
+                              "using it (--force stops it anyway)")
+                continue
+            server = _server(entry.path)
+            if server is not None:
+                _stop(server[0])
+                report.append(f"  stopped the server of {entry.path.name} (pid {server[0]}, port {server[1]})")
+            shutil.rmtree(entry.path)
+        report.append(f"  removed {entry.path.name} ({human_size(entry.size)})")
+    if others:
+        report.append(f"  left {others} other entr{'y' if others == 1 else 'ies'} in {root}: not plugin clusters")
+    if len(report) == 1:
+        report.append("  no plugin clusters found")
+    return report
+
+
+@contextlib.contextmanager
+def _locked(base: Path) -> Any:
+    # The lock Cluster.start/release take: no session starts or joins this cluster while it goes.
+    with open(base / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stop(pid: int) -> None:
+    from pytest_xaio.postgres.cluster import _is_postgres, _wait_gone
+
+    # SIGINT is PostgreSQL's "fast" shutdown; escalate only if it does not finish.
+    for sig, wait in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        _wait_gone(pid, wait)
+        if not _is_postgres(pid):
+            return
+    raise CliError(f"the PostgreSQL server with pid {pid} did not stop; stop it and run again")
+
+
+def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> list[str]:
+    from pytest_xaio.errors import XaioConfigError
+    from pytest_xaio.postgres.databases import DatabaseOwner
+    from pytest_xaio.postgres.providers import connect_url, redact
+
+    try:
+        server = connect_url(settings.replace("postgres", postgres_url=url))
+    except XaioConfigError as exc:
+        raise CliError(one_line(exc)) from None
+    owner = DatabaseOwner(server, settings.project, "cli")
+    prefix = "xaio_" if all_projects else f"{owner.prefix}_tpl_"
+    report = [f"xaio cache clear: templates on {redact(url)}"
+              + ("" if all_projects else f" for project {owner.project!r}")]
+    for name, mark in sorted(owner.marked_databases(prefix).items()):
+        if mark.get("kind") != "template" or (not all_projects and mark.get("project") != owner.project):
+            continue
+        try:
+            owner.drop(name)
+            report.append(f"  dropped {name}")
+        except Exception as exc:
+            report.append(f"  kept    {name}: {str(exc).strip().splitlines()[0]}")
+    if len(report) == 1:
+        report.append("  no cached template databases found")
+    return report
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

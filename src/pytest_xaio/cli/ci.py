@@ -1,0 +1,229 @@
+"""``xaio ci github|gitlab``: a CI workflow that runs the tests against Postgres and Redis services.
+
+In CI the plugin uses the job's service containers through ``XAIO_POSTGRES_URL`` and
+``XAIO_REDIS_URL`` instead of starting its embedded server. GitLab reaches services by host name
+(``postgres``, ``redis``), which is not this machine, so its workflow also sets
+``XAIO_ALLOW_REMOTE``: the plugin only ever drops the ``xaio_*`` databases it created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from pytest_xaio.cli.init import write_file
+from pytest_xaio.cli.inspect import CliError, inspect_project
+
+__all__ = ["add_parser", "render_github", "render_gitlab", "run_ci"]
+
+_DEFAULT_PYTHONS = "3.10,3.11,3.12,3.13"
+_OUTPUTS = {"github": ".github/workflows/test.yml", "gitlab": ".gitlab-ci.yml"}
+_DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt", "requirements-dev.txt",
+                     "requirements-test.txt")
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "ci", help="write a CI workflow (GitHub Actions or GitLab CI) with Postgres and Redis services",
+        description="Write a CI workflow that runs pytest --cov on a Python version matrix, with a postgres "
+                    "and a redis service the plugin uses through XAIO_POSTGRES_URL and XAIO_REDIS_URL.")
+    parser.add_argument("platform", choices=sorted(_OUTPUTS), help="github (.github/workflows/test.yml) or "
+                                                                   "gitlab (.gitlab-ci.yml)")
+    parser.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    parser.add_argument("--python", default=_DEFAULT_PYTHONS, metavar="VERSIONS",
+                        help=f"comma-separated Python versions (default: {_DEFAULT_PYTHONS})")
+    parser.add_argument("--postgres-version", default="17", help="postgres image tag (default: 17)")
+    parser.add_argument("--redis-version", default="7", help="redis image tag (default: 7)")
+    parser.add_argument("--cov", metavar="SOURCE", help="what --cov measures (default: the app's package)")
+    parser.add_argument("--tests", default="tests", help="the tests folder pytest runs (default: tests)")
+    parser.add_argument("--install", metavar="COMMAND",
+                        help="the install command (default: from pyproject.toml's test/dev extra or "
+                             "requirements files)")
+    parser.add_argument("--output", metavar="FILE", help="where to write it, relative to the project folder")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing workflow file")
+    parser.set_defaults(handler=run_ci)
+
+
+def _pythons(text: str) -> list[str]:
+    versions = [v.strip() for v in text.split(",") if v.strip()]
+    bad = [v for v in versions if not re.fullmatch(r"3\.\d{1,2}", v)]
+    if not versions or bad:
+        raise CliError(f"--python wants versions like 3.12, comma-separated; got {text!r}")
+    return versions
+
+
+def _install_command(root: Path) -> str:
+    extras = ""
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        import tomlkit
+        from tomlkit.exceptions import TOMLKitError
+
+        try:
+            optional = tomlkit.parse(pyproject.read_text(encoding="utf-8")).get("project", {}).get(
+                "optional-dependencies", {})
+        except (TOMLKitError, OSError, UnicodeDecodeError, AttributeError) as exc:
+            raise CliError(f"cannot read {pyproject}: {exc}") from None
+        extra = next((name for name in ("test", "tests", "testing", "dev") if name in optional), None)
+        extras = f"[{extra}]" if extra else ""
+        install = f'pip install -e ".{extras}"'
+    else:
+        install = ""
+    requirements = [name for name in ("requirements.txt", "requirements-dev.txt", "requirements-test.txt")
+                    if (root / name).is_file()]
+    parts = [install] if install else []
+    parts += [f"pip install -r {name}" for name in requirements]
+    parts.append("pip install pytest-xaio pytest-cov")
+    return " && ".join(parts)
+
+
+def _settings(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    cov = args.cov
+    if not cov:
+        try:
+            cov = inspect_project(root).package or "."
+        except CliError:
+            cov = "."
+    return {
+        "pythons": _pythons(args.python),
+        "postgres": args.postgres_version,
+        "redis": args.redis_version,
+        "cov": cov,
+        "tests": args.tests,
+        "install": args.install or _install_command(root),
+        "cache_paths": [name for name in _DEPENDENCY_FILES if (root / name).is_file()] or ["pyproject.toml"],
+    }
+
+
+def render_github(s: dict[str, Any]) -> str:
+    pythons = ", ".join(f'"{v}"' for v in s["pythons"])
+    cache_paths = "".join(f"\n            {p}" for p in s["cache_paths"])
+    return f"""# Written by `xaio ci github`. The plugin uses the postgres and redis services below
+# (XAIO_POSTGRES_URL, XAIO_REDIS_URL) instead of its embedded server.
+name: tests
+
+on:
+  push:
+    branches: [main]
+  pull_request:
+
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        python-version: [{pythons}]
+    services:
+      postgres:
+        image: postgres:{s["postgres"]}
+        env:
+          POSTGRES_USER: postgres
+          POSTGRES_PASSWORD: postgres
+          POSTGRES_DB: postgres
+        ports:
+          - 5432:5432
+        options: >-
+          --health-cmd "pg_isready -U postgres"
+          --health-interval 5s
+          --health-timeout 5s
+          --health-retries 10
+      redis:
+        image: redis:{s["redis"]}
+        ports:
+          - 6379:6379
+        options: >-
+          --health-cmd "redis-cli ping"
+          --health-interval 5s
+          --health-timeout 5s
+          --health-retries 10
+    env:
+      XAIO_POSTGRES_URL: postgresql://postgres:postgres@127.0.0.1:5432/postgres
+      XAIO_REDIS_URL: redis://127.0.0.1:6379/0
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: ${{{{ matrix.python-version }}}}
+          cache: pip
+          cache-dependency-path: |{cache_paths}
+      - name: Install
+        run: |
+          python -m pip install --upgrade pip
+          {s["install"]}
+      - name: Test
+        run: pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html
+      - name: Upload coverage report
+        if: always()
+        uses: actions/upload-artifact@v4
+        with:
+          name: coverage-${{{{ matrix.python-version }}}}
+          path: |
+            coverage.xml
+            htmlcov/
+          if-no-files-found: ignore
+"""
+
+
+def render_gitlab(s: dict[str, Any]) -> str:
+    pythons = ", ".join(f'"{v}"' for v in s["pythons"])
+    return f"""# Written by `xaio ci gitlab`. The plugin uses the postgres and redis services below
+# (XAIO_POSTGRES_URL, XAIO_REDIS_URL) instead of its embedded server. Services are reached by
+# host name, not localhost, hence XAIO_ALLOW_REMOTE: the plugin drops only databases it created.
+stages:
+  - test
+
+variables:
+  POSTGRES_USER: postgres
+  POSTGRES_PASSWORD: postgres
+  POSTGRES_DB: postgres
+  XAIO_POSTGRES_URL: postgresql://postgres:postgres@postgres:5432/postgres
+  XAIO_REDIS_URL: redis://redis:6379/0
+  XAIO_ALLOW_REMOTE: "true"
+  PIP_CACHE_DIR: "$CI_PROJECT_DIR/.cache/pip"
+
+test:
+  stage: test
+  image: python:${{PYTHON_VERSION}}
+  parallel:
+    matrix:
+      - PYTHON_VERSION: [{pythons}]
+  services:
+    - name: postgres:{s["postgres"]}
+      alias: postgres
+    - name: redis:{s["redis"]}
+      alias: redis
+  cache:
+    key: pip-$PYTHON_VERSION
+    paths:
+      - .cache/pip
+  script:
+    - python -m pip install --upgrade pip
+    - {s["install"]}
+    - pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html
+  coverage: '/^TOTAL.*\\s+(\\d+(?:\\.\\d+)?%)$/'
+  artifacts:
+    when: always
+    paths:
+      - coverage.xml
+      - htmlcov/
+    reports:
+      coverage_report:
+        coverage_format: cobertura
+        path: coverage.xml
+"""
+
+
+def run_ci(args: argparse.Namespace) -> int:
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        raise CliError(f"{args.path} is not a folder")
+    settings = _settings(args, root)
+    text = render_github(settings) if args.platform == "github" else render_gitlab(settings)
+    output = root / (args.output or _OUTPUTS[args.platform])
+    if root not in output.resolve().parents:
+        raise CliError(f"--output {args.output} is outside the project folder")
+    print(f"xaio ci {args.platform}: {write_file(output, text, args.force, root)}")
+    return 0

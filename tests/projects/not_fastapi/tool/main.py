@@ -1,0 +1,2 @@
+def main() -> None:
+    print("not a web app")

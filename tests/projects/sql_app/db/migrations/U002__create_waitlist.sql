@@ -1,0 +1,2 @@
+DROP TABLE waitlist;
+DROP TYPE waitlist_source;

