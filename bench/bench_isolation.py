@@ -63,7 +63,7 @@ from pathlib import Path
 from pytest_postgresql import factories
 
 postgresql_noproc = factories.postgresql_noproc(
-    host={parts.hostname!r}, port={parts.port or 5432}, user={parts.username or 'postgres'!r},
+    host={parts.hostname!r}, port={parts.port or 5432}, user={parts.username or "postgres"!r},
     password={parts.password!r}, dbname="xaio_bench_ppg", load=[Path(__file__).parent / "schema.sql"],
 )
 postgresql = factories.postgresql("postgresql_noproc")
@@ -75,7 +75,11 @@ def _run(project: Path, args: list[str], n: int = N_TESTS) -> float:
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
-        cwd=project, env=env, capture_output=True, text=True, check=False,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - start
     if result.returncode != 0 or f"{n} passed" not in result.stdout:
@@ -109,8 +113,10 @@ def main() -> None:
     plans = [
         ("no database (baseline)", ["test_bare.py"]),
         ("pytest-xaio transaction (default), URL", ["test_xaio.py", "--xaio-postgres-url", opts.url]),
-        ("pytest-xaio truncate, URL", ["test_xaio.py", "--xaio-postgres-url", opts.url, "--xaio-isolation",
-                                       "truncate"]),
+        (
+            "pytest-xaio truncate, URL",
+            ["test_xaio.py", "--xaio-postgres-url", opts.url, "--xaio-isolation", "truncate"],
+        ),
         ("pytest-xaio clone, URL", ["test_xaio.py", "--xaio-postgres-url", opts.url, "--xaio-isolation", "clone"]),
         ("pytest-postgresql `postgresql`, same server", ["test_ppg.py", "-p", "no:xaio"]),
         ("pytest-xaio transaction (default), embedded", ["test_xaio.py"]),
@@ -142,19 +148,23 @@ def main() -> None:
         ratio = f"{ppg / overhead:.0f}×" if overhead > 0 and compared else "—"
         per_test = f"{overhead / N_TESTS * 1000:.2f} ms" if label != plans[0][0] else "—"
         rows.append(f"| {label} | {wall:.2f} s | {overhead:.2f} s | {per_test} | {ratio} |")
-    table = "\n".join([
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'} "
-        f"({os.cpu_count()} cores, Python {platform.python_version()}), {N_TESTS} tests per suite, "
-        f"median of {opts.repeat} runs after a warm-up, server {urlsplit(opts.url).hostname}:{urlsplit(opts.url).port}.",
-        "",
-        "| suite | wall time | isolation overhead | per test | lower than pytest-postgresql by |",
-        "|---|---|---|---|---|",
-        *rows,
-        "",
-        "Marginal cost per test of the default `transaction` isolation (slope between 100- and 300-test suites, "
-        "each minus its bare twin): "
-        + ", ".join(f"{label} {value * 1000:.2f} ms" for label, value in slopes.items()) + ".",
-    ])
+    server = f"{urlsplit(opts.url).hostname}:{urlsplit(opts.url).port}"
+    table = "\n".join(
+        [
+            f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'} "
+            f"({os.cpu_count()} cores, Python {platform.python_version()}), {N_TESTS} tests per suite, "
+            f"median of {opts.repeat} runs after a warm-up, server {server}.",
+            "",
+            "| suite | wall time | isolation overhead | per test | lower than pytest-postgresql by |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            "Marginal cost per test of the default `transaction` isolation (slope between 100- and 300-test suites, "
+            "each minus its bare twin): "
+            + ", ".join(f"{label} {value * 1000:.2f} ms" for label, value in slopes.items())
+            + ".",
+        ]
+    )
     print("\n" + table)
     if opts.write:
         text = opts.write.read_text()

@@ -30,6 +30,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "apps"
+sys.path.insert(0, str(APPS))
+from matrix_expected import PROJECT_FIXTURE as CONFTEST  # noqa: E402
+from matrix_expected import SCHEMA  # noqa: E402
+
+sys.path.remove(str(APPS))
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
 #: Route of each planted bug in matrix_bench.py (MATRIX_BENCH_BUGS=1).
@@ -43,35 +48,16 @@ PLANTED = {
 
 TOOLS = ("matrix", "schemathesis", "schemathesis_relaxed")
 
-SCHEMA = """
-CREATE TABLE projects (
-    id serial PRIMARY KEY,
-    owner text NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    retries integer NOT NULL DEFAULT 0
-);
-"""
 
-CONFTEST = '''
-import pytest
-
-@pytest.fixture
-def project_id(xaio_db):
-    return xaio_db.execute(
-        "INSERT INTO projects (owner, name, kind) VALUES ('xaio-test-user', 'p', 'web') RETURNING id"
-    ).fetchone()[0]
-'''
-
-MATRIX_TEST = '''
+MATRIX_TEST = """
 import pytest
 
 @pytest.mark.endpoint_matrix(public=["POST /api/waitlist", "GET /health"])
 def test_matrix(case):
     case.validate(case.call())
-'''
+"""
 
-SCHEMATHESIS_TEST = '''
+SCHEMATHESIS_TEST = """
 import os
 
 import schemathesis
@@ -101,7 +87,7 @@ def test_schemathesis_relaxed(case, xaio_client, xaio_token):
     with open(os.environ["BENCH_COUNT_FILE"] + ".schemathesis_relaxed", "a") as counter:
         counter.write("1\\n")
     case.call_and_validate(headers=xaio_token.headers(), excluded_checks=[status_code_conformance])
-'''
+"""
 
 
 def bench_collect(routes: int = 200, rounds: int = 7) -> dict[str, Any]:
@@ -165,7 +151,7 @@ def bench_collect(routes: int = 200, rounds: int = 7) -> dict[str, Any]:
 
 
 def _project(folder: Path) -> None:
-    for name in ("matrix_app.py", "matrix_bench.py"):
+    for name in ("matrix_app.py", "matrix_bench.py", "matrix_expected.py"):
         shutil.copy(APPS / name, folder / name)
     (folder / "schema.sql").write_text(SCHEMA)
     (folder / "pytest.ini").write_text(
@@ -218,13 +204,30 @@ def bench_run(buggy: bool) -> dict[str, Any]:
         _project(folder)
         junit = folder / "junit.xml"
         count_file = folder / "st_calls.txt"
-        env = {**os.environ, "MATRIX_BENCH_BUGS": "1" if buggy else "0", "BENCH_COUNT_FILE": str(count_file),
-               "PYTHONPATH": str(folder)}
+        env = {
+            **os.environ,
+            "MATRIX_BENCH_BUGS": "1" if buggy else "0",
+            "BENCH_COUNT_FILE": str(count_file),
+            "PYTHONPATH": str(folder),
+        }
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-             "-o", "junit_family=xunit2"],
-            cwd=folder, env=env, capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={junit}",
+                "-o",
+                "junit_family=xunit2",
+            ],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         session_s = time.perf_counter() - start
         if not junit.exists():
@@ -241,7 +244,7 @@ def bench_run(buggy: bool) -> dict[str, Any]:
                 problem = case.find("error")
             if problem is not None:
                 if tool == "matrix":
-                    entry["failed"].append(name[name.index("[") + 1:-1])
+                    entry["failed"].append(name[name.index("[") + 1 : -1])
                 else:  # one junit item per operation, all named test_schemathesis: the message names it
                     message = problem.get("message", "")
                     operation = re.search(r"operation='([^']+)'", message)
@@ -261,8 +264,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.part in ("collect", "all"):
         result = bench_collect()
-        print(f"collect: {result['routes']} routes -> {result['cases']} cases in "
-              f"{result['best_s'] * 1000:.0f} ms best, {result['median_s'] * 1000:.0f} ms median")
+        print(
+            f"collect: {result['routes']} routes -> {result['cases']} cases in "
+            f"{result['best_s'] * 1000:.0f} ms best, {result['median_s'] * 1000:.0f} ms median"
+        )
     if args.part in ("run", "all"):
         runs = {buggy: bench_run(buggy) for buggy in (False, True)}
         for buggy, result in runs.items():
@@ -270,17 +275,22 @@ def main() -> None:
             print(f"run (10-route app, {label}): whole pytest session {result['session_s']:.2f} s")
             for tool in TOOLS:
                 entry = result[tool]
-                print(f"  {tool:22s} {entry['time_s']:6.2f} s  items {entry['items']:3d}  cases {entry['cases']:5d}  "
-                      f"failed {len(entry['failed'])}")
+                print(
+                    f"  {tool:22s} {entry['time_s']:6.2f} s  items {entry['items']:3d}  cases {entry['cases']:5d}  "
+                    f"failed {len(entry['failed'])}"
+                )
         for tool, found in compare(runs[False], runs[True]).items():
-            print(f"{tool}: planted bugs found {len(found['bugs_found'])}/{len(PLANTED)}, "
-                  f"false positives on the correct app {len(found['false_positives'])}")
+            print(
+                f"{tool}: planted bugs found {len(found['bugs_found'])}/{len(PLANTED)}, "
+                f"false positives on the correct app {len(found['false_positives'])}"
+            )
             for route in found["bugs_found"]:
                 print(f"    found: {route} ({PLANTED[route]})")
             for route in sorted(set(PLANTED) - set(found["bugs_found"])):
                 print(f"    missed: {route} ({PLANTED[route]})")
             for item in found["false_positives"]:
                 print(f"    false positive: {item}")
+
 
 if __name__ == "__main__":
     main()

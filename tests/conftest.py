@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+
 import alembic.command  # noqa: F401  (imported once here: in-process pytester runs must not re-import it)
 import psycopg
 import pytest

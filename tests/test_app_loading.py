@@ -41,8 +41,17 @@ def create_app():
 
 
 def ini(pytester: pytest.Pytester, *lines: str) -> None:
-    pytester.makeini("\n".join(["[pytest]", "asyncio_default_fixture_loop_scope = function",
-                                 "xaio_jwt_secret = app-loading-secret-0123456789abcdef0123", *lines]) + "\n")
+    pytester.makeini(
+        "\n".join(
+            [
+                "[pytest]",
+                "asyncio_default_fixture_loop_scope = function",
+                "xaio_jwt_secret = app-loading-secret-0123456789abcdef0123",
+                *lines,
+            ]
+        )
+        + "\n"
+    )
 
 
 def test_app_is_imported_after_the_env_is_exported_and_once(pytester: pytest.Pytester) -> None:
@@ -95,7 +104,8 @@ def test_app_at_the_rootdir_is_found_when_tests_live_in_a_folder(pytester: pytes
     ini(pytester, "xaio_app = webapp:app", "xaio_postgres = none")
     pytester.mkdir("tests")
     (pytester.path / "tests" / "test_app.py").write_text(
-        "def test_env(xaio_anon_client):\n    assert xaio_anon_client.get('/env').status_code == 200\n")
+        "def test_env(xaio_anon_client):\n    assert xaio_anon_client.get('/env').status_code == 200\n"
+    )
     pytester.runpytest("tests").assert_outcomes(passed=1)
 
 
@@ -113,45 +123,56 @@ def test_b(xaio_anon_client): pass
 
 
 def test_an_app_that_fails_on_import_is_one_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(broken="""
+    pytester.makepyfile(
+        broken="""
         import os
         from fastapi import FastAPI
 
         if not os.environ.get("STRIPE_API_KEY"):
             raise RuntimeError("STRIPE_API_KEY is not set")
         app = FastAPI()
-    """)
+    """
+    )
     ini(pytester, "xaio_app = broken:app", "xaio_postgres = none")
     pytester.makepyfile(TWO_TESTS)
-    assert_usage_error(pytester.runpytest(),
-                       "*could not import xaio_app 'broken:app': RuntimeError: STRIPE_API_KEY is not set*",
-                       "*at *broken.py:5: raise RuntimeError(*",
-                       "*fix: fix the error above in the app*")
+    assert_usage_error(
+        pytester.runpytest(),
+        "*could not import xaio_app 'broken:app': RuntimeError: STRIPE_API_KEY is not set*",
+        "*at *broken.py:5: raise RuntimeError(*",
+        "*fix: fix the error above in the app*",
+    )
 
 
 def test_a_missing_module_inside_the_app_is_the_apps_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(broken="import not_installed_anywhere\napp = None\n")
     ini(pytester, "xaio_app = broken:app", "xaio_postgres = none")
     pytester.makepyfile(TWO_TESTS)
-    assert_usage_error(pytester.runpytest(),
-                       "*ModuleNotFoundError: No module named 'not_installed_anywhere'*",
-                       "*fix: fix the error above in the app*")
+    assert_usage_error(
+        pytester.runpytest(),
+        "*ModuleNotFoundError: No module named 'not_installed_anywhere'*",
+        "*fix: fix the error above in the app*",
+    )
 
 
 def test_an_unknown_module(pytester: pytest.Pytester) -> None:
     ini(pytester, "xaio_app = nowhere.main:app", "xaio_postgres = none")
     pytester.makepyfile(TWO_TESTS)
-    assert_usage_error(pytester.runpytest(),
-                       "*could not import xaio_app 'nowhere.main:app': ModuleNotFoundError: No module named 'nowhere'*",
-                       "*fix: check the module path in xaio_app*pythonpath*")
+    assert_usage_error(
+        pytester.runpytest(),
+        "*could not import xaio_app 'nowhere.main:app': ModuleNotFoundError: No module named 'nowhere'*",
+        "*fix: check the module path in xaio_app*pythonpath*",
+    )
 
 
 def test_a_missing_attribute(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(webapp=APP)
     ini(pytester, "xaio_app = webapp:application", "xaio_postgres = none")
     pytester.makepyfile(TWO_TESTS)
-    assert_usage_error(pytester.runpytest(), "*xaio_app 'webapp:application': 'webapp' has no attribute 'application'*",
-                       "*available names: *app*")
+    assert_usage_error(
+        pytester.runpytest(),
+        "*xaio_app 'webapp:application': 'webapp' has no attribute 'application'*",
+        "*available names: *app*",
+    )
 
 
 def test_a_factory_that_raises(pytester: pytest.Pytester) -> None:
@@ -164,8 +185,9 @@ def test_a_factory_that_raises(pytester: pytest.Pytester) -> None:
 def test_no_app_configured(pytester: pytest.Pytester) -> None:
     ini(pytester, "xaio_postgres = none")
     pytester.makepyfile(TWO_TESTS)
-    assert_usage_error(pytester.runpytest(), "*a test needs the app, but no app is configured*",
-                       "*fix: set xaio_app = *")
+    assert_usage_error(
+        pytester.runpytest(), "*a test needs the app, but no app is configured*", "*fix: set xaio_app = *"
+    )
 
 
 def test_a_wrong_db_dependency(pytester: pytest.Pytester) -> None:

@@ -18,8 +18,15 @@ SECRET = "auth-app-secret-0123456789abcdef0123456789abcdef"
 
 def make_project(pytester: pytest.Pytester, *lines: str) -> pytest.Pytester:
     shutil.copy(APPS / "auth_app.py", pytester.path / "auth_app.py")
-    ini = "\n".join(["[pytest]", "xaio_app = auth_app:app", "xaio_postgres = none",
-                     "asyncio_default_fixture_loop_scope = function", *lines])
+    ini = "\n".join(
+        [
+            "[pytest]",
+            "xaio_app = auth_app:app",
+            "xaio_postgres = none",
+            "asyncio_default_fixture_loop_scope = function",
+            *lines,
+        ]
+    )
     pytester.makeini(ini + "\n")
     return pytester
 
@@ -45,17 +52,24 @@ def test_missing_header(xaio_anon_client):
 
 
 def test_hs256_tokens_accepted_and_refused(pytester: pytest.Pytester) -> None:
-    project = make_project(pytester, f"xaio_jwt_secret = {SECRET}", "xaio_jwt_audience = api",
-                           "xaio_jwt_issuer = https://auth.example.com", "xaio_env =",
-                           f"    SECRET_KEY={SECRET}", "    JWT_AUDIENCE=api",
-                           "    JWT_ISSUER=https://auth.example.com")
+    project = make_project(
+        pytester,
+        f"xaio_jwt_secret = {SECRET}",
+        "xaio_jwt_audience = api",
+        "xaio_jwt_issuer = https://auth.example.com",
+        "xaio_env =",
+        f"    SECRET_KEY={SECRET}",
+        "    JWT_AUDIENCE=api",
+        "    JWT_ISSUER=https://auth.example.com",
+    )
     project.makepyfile(REJECTS_BAD_TOKENS.format(route="/me"))
     project.runpytest().assert_outcomes(passed=8)
 
 
 def test_secret_read_from_the_app(pytester: pytest.Pytester) -> None:
-    project = make_project(pytester, "xaio_jwt_secret_from = auth_app:settings.secret_key", "xaio_env =",
-                           f"    SECRET_KEY={SECRET}")
+    project = make_project(
+        pytester, "xaio_jwt_secret_from = auth_app:settings.secret_key", "xaio_env =", f"    SECRET_KEY={SECRET}"
+    )
     project.makepyfile("""
         def test_valid(xaio_client):
             assert xaio_client.get("/me").status_code == 200
@@ -64,8 +78,9 @@ def test_secret_read_from_the_app(pytester: pytest.Pytester) -> None:
 
 
 def test_secret_read_from_the_environment(pytester: pytest.Pytester) -> None:
-    project = make_project(pytester, "xaio_jwt_secret_from = os:environ.SECRET_KEY", "xaio_env =",
-                           f"    SECRET_KEY={SECRET}")
+    project = make_project(
+        pytester, "xaio_jwt_secret_from = os:environ.SECRET_KEY", "xaio_env =", f"    SECRET_KEY={SECRET}"
+    )
     project.makepyfile("""
         def test_valid(xaio_client):
             assert xaio_client.get("/me").status_code == 200
@@ -75,20 +90,29 @@ def test_secret_read_from_the_environment(pytester: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 def test_key_pair_through_the_env(pytester: pytest.Pytester, algorithm: str) -> None:
-    project = make_project(pytester, f"xaio_jwt_algorithm = {algorithm}", "xaio_jwt_public_key_env = JWT_PUBLIC_KEY",
-                           "xaio_env =", f"    JWT_ALGORITHM={algorithm}")
-    project.makepyfile(REJECTS_BAD_TOKENS.format(route="/me") + """
+    project = make_project(
+        pytester,
+        f"xaio_jwt_algorithm = {algorithm}",
+        "xaio_jwt_public_key_env = JWT_PUBLIC_KEY",
+        "xaio_env =",
+        f"    JWT_ALGORITHM={algorithm}",
+    )
+    project.makepyfile(
+        REJECTS_BAD_TOKENS.format(route="/me")
+        + """
 def test_header(xaio_token):
     assert jwt.get_unverified_header(xaio_token.for_user())["alg"] == "{alg}"
 import jwt
-""".replace("{alg}", algorithm))
+""".replace("{alg}", algorithm)
+    )
     project.runpytest().assert_outcomes(passed=9)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 def test_key_pair_through_jwks(pytester: pytest.Pytester, algorithm: str) -> None:
-    project = make_project(pytester, f"xaio_jwt_algorithm = {algorithm}", "xaio_env =",
-                           f"    JWT_ALGORITHM={algorithm}")
+    project = make_project(
+        pytester, f"xaio_jwt_algorithm = {algorithm}", "xaio_env =", f"    JWT_ALGORITHM={algorithm}"
+    )
     project.makeconftest("""
         import pytest
 
@@ -106,11 +130,13 @@ def test_private_key_file(pytester: pytest.Pytester) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     (pytester.path / "jwt.pem").write_bytes(pem)
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     project = make_project(pytester, "xaio_jwt_algorithm = ES256", "xaio_jwt_private_key = jwt.pem")
     project.makepyfile(f"""
         import jwt
@@ -123,10 +149,20 @@ def test_private_key_file(pytester: pytest.Pytester) -> None:
 
 
 def test_claim_templates(pytester: pytest.Pytester) -> None:
-    project = make_project(pytester, f"xaio_jwt_secret = {SECRET}", "xaio_jwt_subject = user:{user.id}",
-                           "xaio_jwt_lifetime = 60", "xaio_jwt_claims =", "    email={user.email}",
-                           "    org={user.org_id}", "    label=org-{user.org_id}", '    roles=["admin"]',
-                           "    scope=read write", "xaio_env =", f"    SECRET_KEY={SECRET}")
+    project = make_project(
+        pytester,
+        f"xaio_jwt_secret = {SECRET}",
+        "xaio_jwt_subject = user:{user.id}",
+        "xaio_jwt_lifetime = 60",
+        "xaio_jwt_claims =",
+        "    email={user.email}",
+        "    org={user.org_id}",
+        "    label=org-{user.org_id}",
+        '    roles=["admin"]',
+        "    scope=read write",
+        "xaio_env =",
+        f"    SECRET_KEY={SECRET}",
+    )
     project.makepyfile("""
         def test_claims(xaio_user_factory, xaio_token, xaio_anon_client):
             user = xaio_user_factory(email="a@example.com", org_id=7)

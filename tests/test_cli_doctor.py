@@ -31,8 +31,14 @@ def test_doctor_reports_providers_and_cache(tmp_path: Path, service_postgres_url
     cache = tmp_path / "cache"
     _fake_cluster(cache / "embedded-pg18")
     (cache / "embedded-pg18" / "data" / "big").write_bytes(b"x" * 300_000)
-    result = xaio("doctor", env={"XAIO_CACHE_DIR": str(cache), "XAIO_POSTGRES_URL": service_postgres_url,
-                                 "XAIO_REDIS_URL": "redis://127.0.0.1:1/0"})
+    result = xaio(
+        "doctor",
+        env={
+            "XAIO_CACHE_DIR": str(cache),
+            "XAIO_POSTGRES_URL": service_postgres_url,
+            "XAIO_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"  url        yes: {service_postgres_url} answers (PostgreSQL " in out
@@ -104,8 +110,7 @@ def test_cache_clear_stops_a_running_embedded_server(tmp_path: Path) -> None:
         assert f"stopped the server of {cluster.name} (pid {pid}, port {server.port})" in result.stdout
         assert not list(cache.glob("embedded-pg*"))
         with pytest.raises(psycopg.OperationalError):
-            psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
-                            connect_timeout=3)
+            psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", dbname="postgres", connect_timeout=3)
     finally:
         cmdline = Path(f"/proc/{pid}/cmdline")
         with contextlib.suppress(OSError):  # a failed clear must not leave a server behind
@@ -113,8 +118,9 @@ def test_cache_clear_stops_a_running_embedded_server(tmp_path: Path) -> None:
                 os.kill(pid, signal.SIGQUIT)
 
 
-def test_cache_clear_templates_drops_only_marked_templates_of_the_project(tmp_path: Path,
-                                                                          service_postgres_url: str) -> None:
+def test_cache_clear_templates_drops_only_marked_templates_of_the_project(
+    tmp_path: Path, service_postgres_url: str
+) -> None:
     project = f"clitpl{uuid.uuid4().hex[:8]}"
     settings = XaioSettings.from_values({"postgres_url": service_postgres_url}, rootdir=str(tmp_path))
     server = connect_url(settings)
@@ -126,8 +132,13 @@ def test_cache_clear_templates_drops_only_marked_templates_of_the_project(tmp_pa
     with psycopg.connect(service_postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{unmarked}"')
     try:
-        result = xaio("cache", "clear", "--templates", service_postgres_url,
-                      env={"XAIO_PROJECT": project, "XAIO_CACHE_DIR": str(tmp_path / "cache")})
+        result = xaio(
+            "cache",
+            "clear",
+            "--templates",
+            service_postgres_url,
+            env={"XAIO_PROJECT": project, "XAIO_CACHE_DIR": str(tmp_path / "cache")},
+        )
         assert result.returncode == 0, result.stderr
         assert f"dropped {template.name}" in result.stdout
         assert not mine.exists(template.name)
@@ -140,8 +151,15 @@ def test_cache_clear_templates_drops_only_marked_templates_of_the_project(tmp_pa
 
 
 def test_cache_clear_templates_with_a_bad_url(tmp_path: Path) -> None:
-    result = xaio("cache", "clear", "--templates", "postgresql://postgres@127.0.0.1:1/postgres",
-                  env={"XAIO_CACHE_DIR": str(tmp_path / "cache")})
+    result = xaio(
+        "cache",
+        "clear",
+        "--templates",
+        "postgresql://postgres@127.0.0.1:1/postgres",
+        env={"XAIO_CACHE_DIR": str(tmp_path / "cache")},
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("xaio cache: error: cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1")
+    assert result.stderr.startswith(
+        "xaio cache: error: cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1"
+    )

@@ -49,8 +49,12 @@ def test_sql_app_constraint_and_migration_tests(tmp_path: Path) -> None:
     constraints = (project / "tests" / "test_constraints.py").read_text()
     names = re.findall(r"^def (test_\w+)\(xaio_db\):", constraints, re.MULTILINE)
     assert sorted(names) == [
-        "test_items_name_length", "test_items_price_range", "test_users_plan_values",
-        "test_waitlist_position_range", "test_waitlist_source_enum", "test_waitlist_status_values",
+        "test_items_name_length",
+        "test_items_price_range",
+        "test_users_plan_values",
+        "test_waitlist_position_range",
+        "test_waitlist_source_enum",
+        "test_waitlist_status_values",
     ]
     compact = re.sub(r"\s+", "", constraints)
     assert 'set(allowed_values(xaio_db,"waitlist","status"))=={"approved","pending","rejected",}' in compact
@@ -227,7 +231,8 @@ def test_help_of_every_command() -> None:
 def test_app_that_fails_to_import_is_reported(tmp_path: Path) -> None:
     project = copy_project("minimal_app", tmp_path)
     (project / "minimal_app" / "main.py").write_text(
-        (project / "minimal_app" / "main.py").read_text() + "\nraise RuntimeError('boom at import')\n")
+        (project / "minimal_app" / "main.py").read_text() + "\nraise RuntimeError('boom at import')\n"
+    )
     result = xaio("init", str(project))
     assert result.returncode == 0
     assert "could not confirm the app by importing it" in result.stdout
@@ -241,9 +246,16 @@ def test_generated_tests_pass_on_the_minimal_app(tmp_path: Path) -> None:
     assert xaio("init", str(project)).returncode == 0
     result = run_generated_tests(project)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "GET /api/whoami-401" in subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"], cwd=project,
-        capture_output=True, text=True, check=False).stdout
+    assert (
+        "GET /api/whoami-401"
+        in subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+    )
 
 
 def test_generated_db_tests_pass_on_the_sql_app(tmp_path: Path) -> None:
@@ -316,8 +328,15 @@ def test_init_reads_the_examples_app_settings(tmp_path: Path) -> None:
     result = xaio("init", str(project))
     assert result.returncode == 0, result.stderr
     ini = _ini(project)
-    for key in ("xaio_app", "xaio_migrations", "xaio_db_dependency", "xaio_jwt_secret_from",
-                "xaio_stripe_webhook_secret_from", "xaio_mock_externals", "xaio_validation_status"):
+    for key in (
+        "xaio_app",
+        "xaio_migrations",
+        "xaio_db_dependency",
+        "xaio_jwt_secret_from",
+        "xaio_stripe_webhook_secret_from",
+        "xaio_mock_externals",
+        "xaio_validation_status",
+    ):
         assert ini.get(key) == original.get(key), key
     assert set(ini["xaio_public_routes"]) == set(original["xaio_public_routes"])  # type: ignore[arg-type]
     assert "REDIS_URL={redis_url}" in ini["xaio_env"]  # type: ignore[operator]

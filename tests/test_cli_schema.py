@@ -55,27 +55,38 @@ def test_tables_follow_alter_rename_and_drop(tmp_path: Path) -> None:
 
 
 def test_enums_grow_with_alter_type(tmp_path: Path) -> None:
-    schema = _schema(tmp_path, "CREATE TYPE mood AS ENUM ('sad', 'ok'); CREATE TABLE p (m mood NOT NULL);",
-                     "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'happy';")
+    schema = _schema(
+        tmp_path,
+        "CREATE TYPE mood AS ENUM ('sad', 'ok'); CREATE TABLE p (m mood NOT NULL);",
+        "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'happy';",
+    )
     cases, unread = constraint_cases(schema)
     assert unread == []
     assert [(c.table, c.column, c.kind, c.allowed) for c in cases] == [("p", "m", "enum", ("sad", "ok", "happy"))]
 
 
-@pytest.mark.parametrize(("expression", "kind", "accepts", "rejects"), [
-    ("status IN ('a', 'b')", "values", ("a", "b"), ("xaio-not-an-allowed-value",)),
-    # what pg_dump writes for the same constraint
-    ("((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))", "values",
-     ("a", "b"), ("xaio-not-an-allowed-value",)),
-    ("status IS NULL OR status IN ('a')", "values", ("a",), ("xaio-not-an-allowed-value",)),
-    ("n >= 0", "range", (0, 1), (-1,)),
-    ("n > 0 AND n <= 10", "range", (1, 9, 10), (-1, 0, 11)),
-    ("n BETWEEN 1 AND 5", "range", (1, 5), (0, 6)),
-    ("char_length(n) <= 3", "length", ("xx", "xxx"), ("xxxx",)),
-    ("n <> ''", "length", ("x",), ("",)),
-])
-def test_constraint_shapes(tmp_path: Path, expression: str, kind: str, accepts: tuple[object, ...],
-                           rejects: tuple[object, ...]) -> None:
+@pytest.mark.parametrize(
+    ("expression", "kind", "accepts", "rejects"),
+    [
+        ("status IN ('a', 'b')", "values", ("a", "b"), ("xaio-not-an-allowed-value",)),
+        # what pg_dump writes for the same constraint
+        (
+            "((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))",
+            "values",
+            ("a", "b"),
+            ("xaio-not-an-allowed-value",),
+        ),
+        ("status IS NULL OR status IN ('a')", "values", ("a",), ("xaio-not-an-allowed-value",)),
+        ("n >= 0", "range", (0, 1), (-1,)),
+        ("n > 0 AND n <= 10", "range", (1, 9, 10), (-1, 0, 11)),
+        ("n BETWEEN 1 AND 5", "range", (1, 5), (0, 6)),
+        ("char_length(n) <= 3", "length", ("xx", "xxx"), ("xxxx",)),
+        ("n <> ''", "length", ("x",), ("",)),
+    ],
+)
+def test_constraint_shapes(
+    tmp_path: Path, expression: str, kind: str, accepts: tuple[object, ...], rejects: tuple[object, ...]
+) -> None:
     schema = _schema(tmp_path, f"CREATE TABLE t (status text, n int, CHECK ({expression}));")
     if kind == "length":
         schema = _schema(tmp_path, f"CREATE TABLE t (n text, CHECK ({expression}));")
@@ -93,8 +104,11 @@ def test_shapes_it_does_not_read_are_reported(tmp_path: Path, expression: str) -
 
 
 def test_pattern_checks_give_other_tests_a_base_row(tmp_path: Path) -> None:
-    schema = _schema(tmp_path, "CREATE TABLE vars (key text NOT NULL CHECK (key ~ '^[A-Z_][A-Z0-9_]*$'), "
-                               "env text NOT NULL CHECK (env IN ('prod', 'dev')));")
+    schema = _schema(
+        tmp_path,
+        "CREATE TABLE vars (key text NOT NULL CHECK (key ~ '^[A-Z_][A-Z0-9_]*$'), "
+        "env text NOT NULL CHECK (env IN ('prod', 'dev')));",
+    )
     (case,), unread = constraint_cases(schema)
     assert [c.expression for c in unread] == ["key ~ '^[A-Z_][A-Z0-9_]*$'"]
     assert case.column == "env"

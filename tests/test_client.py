@@ -103,13 +103,16 @@ def test_anon_client_sends_no_token_and_tokens_are_checked(project: pytest.Pytes
 
 
 def test_users_with_attributes(project: pytest.Pytester) -> None:
-    project.makepyfile(conftest_extra="""
+    project.makepyfile(
+        conftest_extra="""
         from pytest_xaio.client import client_fixture
 
         admin_client = client_fixture(user_attrs={"is_superuser": True, "plan": "pro"})
-    """)
+    """
+    )
     (project.path / "conftest.py").write_text(
-        (project.path / "conftest.py").read_text() + (project.path / "conftest_extra.py").read_text())
+        (project.path / "conftest.py").read_text() + (project.path / "conftest_extra.py").read_text()
+    )
     (project.path / "conftest_extra.py").unlink()
     project.makepyfile("""
         import pytest
@@ -134,7 +137,8 @@ def test_users_with_attributes(project: pytest.Pytester) -> None:
         "def test_alone(xaio_user_factory, request):\n"
         "    user = xaio_user_factory(plan='pro')\n"
         "    rows = request.getfixturevalue('xaio_db').execute('SELECT id, plan FROM users').fetchall()\n"
-        "    assert rows == [(user['id'], 'pro')]\n")
+        "    assert rows == [(user['id'], 'pro')]\n"
+    )
     result = project.runpytest("-v")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*test_plans?xaio_user0? PASSED*", "*test_plans?xaio_user1? PASSED*"])
@@ -252,8 +256,9 @@ def test_async_client_in_a_sync_test_says_what_to_do(project: pytest.Pytester) -
     result.stdout.fnmatch_lines(["*xaio_async_client is for async tests*"])
 
 
-def test_nothing_heavy_is_imported_without_app_fixtures(project: pytest.Pytester,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_heavy_is_imported_without_app_fixtures(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # other plugins (respx...) import httpx
     project.makepyfile("""
         import sys
@@ -267,7 +272,8 @@ def test_nothing_heavy_is_imported_without_app_fixtures(project: pytest.Pytester
 
 
 def test_a_failing_startup_is_reported(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(failing_app="""
+    pytester.makepyfile(
+        failing_app="""
         from contextlib import asynccontextmanager
         from fastapi import FastAPI
 
@@ -277,9 +283,11 @@ def test_a_failing_startup_is_reported(pytester: pytest.Pytester) -> None:
             yield
 
         app = FastAPI(lifespan=lifespan)
-    """)
-    pytester.makeini("[pytest]\nxaio_app = failing_app:app\nxaio_postgres = none\n"
-                     "asyncio_default_fixture_loop_scope = function\n")
+    """
+    )
+    pytester.makeini(
+        "[pytest]\nxaio_app = failing_app:app\nxaio_postgres = none\nasyncio_default_fixture_loop_scope = function\n"
+    )
     pytester.makepyfile("""
         import pytest
 

@@ -70,11 +70,14 @@ def test_branch_coverage_counts_in_the_percent(project: pytest.Pytester) -> None
 
 def test_threshold_option_changes_the_list(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--cov=pkg", "--xaio-cov-threshold=30", "tests")
-    result.stdout.fnmatch_lines([
-        "*= xaio: coverage gaps (files under 30%) =*",
-        "  0.0%  pkg/unused.py  missing 1-5",
-        "1 of 4 measured files under 30%",
-    ], consecutive=True)
+    result.stdout.fnmatch_lines(
+        [
+            "*= xaio: coverage gaps (files under 30%) =*",
+            "  0.0%  pkg/unused.py  missing 1-5",
+            "1 of 4 measured files under 30%",
+        ],
+        consecutive=True,
+    )
 
 
 def test_threshold_zero_hides_the_section(project: pytest.Pytester) -> None:
@@ -123,10 +126,12 @@ def test_xdist_run_reports_the_combined_data(project: pytest.Pytester) -> None:
 def test_fail_under_file_without_cov_is_a_usage_error(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--xaio-cov-fail-under-file=80", "tests")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "*--xaio-cov-fail-under-file checks the coverage pytest-cov measures, and this run measures none*",
-        "*fix: add --cov=YOUR_PACKAGE, or drop --xaio-cov-fail-under-file*",
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "*--xaio-cov-fail-under-file checks the coverage pytest-cov measures, and this run measures none*",
+            "*fix: add --cov=YOUR_PACKAGE, or drop --xaio-cov-fail-under-file*",
+        ]
+    )
 
 
 def test_fail_under_file_from_env_without_cov_is_only_a_note(
@@ -147,7 +152,6 @@ def test_without_pytest_cov_the_section_is_absent(project: pytest.Pytester) -> N
     refused.stderr.fnmatch_lines(["*this run measures none*"])
 
 
-@pytest.mark.parametrize(("percent", "shown"), [(79.96, "79.9%"), (57.1, "57.1%"), (0.0, "0.0%"),
-                                                (100.0, "100.0%")])
+@pytest.mark.parametrize(("percent", "shown"), [(79.96, "79.9%"), (57.1, "57.1%"), (0.0, "0.0%"), (100.0, "100.0%")])
 def test_percent_is_rounded_down(percent: float, shown: str) -> None:
     assert format_percent(percent) == shown

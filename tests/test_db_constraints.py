@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy  # noqa: F401  (outer-process import: see test_db_migrations.py)
 from fixtures_db import make_project
 
-PASSING = '''
+PASSING = """
 import psycopg.errors
 import sqlalchemy.exc
 from sqlalchemy import text
@@ -64,9 +64,9 @@ def test_through_a_sqlalchemy_session(xaio_database):
         assert_accepts(session, "waitlist", "status", "approved")
         assert allowed_values(session, "waitlist", "status") == ["pending", "approved", "rejected"]
         assert session.execute(text("SELECT count(*) FROM waitlist")).scalar() == 0
-'''
+"""
 
-FAILING = '''
+FAILING = """
 from pytest_xaio.db import allowed_values, assert_accepts, assert_rejects
 
 
@@ -81,7 +81,7 @@ def test_accepts_but_rejected(xaio_db):
 
 def test_no_allowed_values(xaio_db):
     allowed_values(xaio_db, "waitlist", "email")
-'''
+"""
 
 
 def test_constraint_helpers_with_sql_migrations(pytester: pytest.Pytester) -> None:
@@ -95,24 +95,32 @@ def test_failure_messages(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(FAILING)
     result = pytester.runpytest()
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: waitlist.status accepted 'approved': the row was inserted (then rolled back); "
-        "no CHECK, NOT NULL, UNIQUE or FOREIGN KEY constraint refused it.",
-        "E         row: {'status': 'approved', 'email': 'xaio*@example.com'}",
-    ])
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: waitlist.status = 'bogus' was rejected, but with CheckViolation: new row for relation "
-        '"waitlist" violates check constraint "waitlist_status_check"; expected UniqueViolation.',
-    ])
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: waitlist.status = 'bogus' was rejected by the database: CheckViolation: new row for "
-        'relation "waitlist" violates check constraint "waitlist_status_check"',
-    ])
-    result.stdout.fnmatch_lines([
-        "E       LookupError: waitlist.email has no CHECK (email IN (...)) and no enum type, so its allowed values are "
-        "not in the catalog; CHECK constraints on waitlist: CHECK ((status = ANY (ARRAY['pending'::text, "
-        "'approved'::text, 'rejected'::text])))",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: waitlist.status accepted 'approved': the row was inserted (then rolled back); "
+            "no CHECK, NOT NULL, UNIQUE or FOREIGN KEY constraint refused it.",
+            "E         row: {'status': 'approved', 'email': 'xaio*@example.com'}",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: waitlist.status = 'bogus' was rejected, but with CheckViolation: new row for relation "
+            '"waitlist" violates check constraint "waitlist_status_check"; expected UniqueViolation.',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: waitlist.status = 'bogus' was rejected by the database: CheckViolation: new row for "
+            'relation "waitlist" violates check constraint "waitlist_status_check"',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       LookupError: waitlist.email has no CHECK (email IN (...)) and no enum type, so its allowed values are "
+            "not in the catalog; CHECK constraints on waitlist: CHECK ((status = ANY (ARRAY['pending'::text, "
+            "'approved'::text, 'rejected'::text])))",
+        ]
+    )
 
 
 def test_allowed_values_with_alembic_migrations(pytester: pytest.Pytester) -> None:

@@ -10,7 +10,7 @@ from fixtures_db import make_project
 # alembic and sqlalchemy are imported here, in the outer process, on purpose: in-process pytester
 # runs drop the modules they imported, and a second import of sqlalchemy mixes class identities.
 
-SQL_WALK = '''
+SQL_WALK = """
 import psycopg
 
 SEEN = {}
@@ -68,7 +68,7 @@ def test_walk(xaio_migrations, xaio_postgres):
 def test_scratch_database_was_dropped(xaio_postgres):
     with psycopg.connect(xaio_postgres.url, autocommit=True) as conn:
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SEEN["name"],)).fetchone() is None
-'''
+"""
 
 
 def test_sql_migrations_up_down_and_inspection(pytester: pytest.Pytester) -> None:
@@ -89,10 +89,12 @@ def test_downgrade_without_undo_file_names_the_migration(pytester: pytest.Pytest
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*MigrationError: *V003__create_waitlist.sql: V003 has no undo file "
-        "(expected U003__create_waitlist.sql next to it), so it cannot be rolled back",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*MigrationError: *V003__create_waitlist.sql: V003 has no undo file "
+            "(expected U003__create_waitlist.sql next to it), so it cannot be rolled back",
+        ]
+    )
 
 
 def test_unknown_version_and_failing_migration_messages(pytester: pytest.Pytester) -> None:
@@ -109,13 +111,15 @@ def test_unknown_version_and_failing_migration_messages(pytester: pytest.Pyteste
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*MigrationError: *migrations: no migration has version '009' (the last ones are 001, 002, 003, 004)",
-        '*MigrationError: *V004__broken.sql:3: type "tex" does not exist (SQLSTATE 42704)',
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*MigrationError: *migrations: no migration has version '009' (the last ones are 001, 002, 003, 004)",
+            '*MigrationError: *V004__broken.sql:3: type "tex" does not exist (SQLSTATE 42704)',
+        ]
+    )
 
 
-ALEMBIC_WALK = '''
+ALEMBIC_WALK = """
 def test_walk(xaio_migrations):
     m = xaio_migrations
     assert m.head == "a002"
@@ -133,7 +137,7 @@ def test_walk(xaio_migrations):
     assert m.execute("SELECT status FROM waitlist").fetchone() == ("pending",)
     m.downgrade(to="a001")
     assert not m.table_exists("waitlist") and m.current == "a001"
-'''
+"""
 
 
 def test_alembic_migrations_up_down_and_inspection(pytester: pytest.Pytester) -> None:

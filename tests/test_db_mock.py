@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy  # noqa: F401  (outer-process imports: see test_db_migrations.py)
 from fixtures_db import make_project
 
-APP = '''
+APP = """
 import os
 
 import psycopg
@@ -40,9 +40,9 @@ def signup(email: str, db: Session = Depends(get_db)):
 def stray():
     psycopg.connect(os.environ["DATABASE_URL"]).close()
     return {"ok": True}
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -74,9 +74,9 @@ def test_returns_and_service_level_use(xaio_db_mock):
     xaio_db_mock.add("row")
     xaio_db_mock.flush()
     assert xaio_db_mock.added == ["row"] and xaio_db_mock.names == ["scalar", "execute", "add", "flush"]
-'''
+"""
 
-BLOCKED = '''
+BLOCKED = """
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -98,7 +98,7 @@ def test_sqlalchemy_engine(xaio_db_mock, xaio_postgres):
 
 def test_unblocked_again(xaio_postgres):
     psycopg.connect(xaio_postgres.url).close()
-'''
+"""
 
 INI = ("xaio_app = mockapp:app", "xaio_db_dependency = mockapp:get_db", "pythonpath = .")
 
@@ -115,9 +115,11 @@ def test_real_connections_fail_loudly(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(failed=3, passed=1)
     for where in ("psycopg.connect", "psycopg.connect", "SQLAlchemy Engine.connect"):
-        result.stdout.fnmatch_lines([
-            "E *RealDatabaseBlocked: pytest-xaio: this test uses the mock database (@pytest.mark.xaio_mock_db or "
-            f"the xaio_db_mock fixture), so it may not open a real database connection ({where}).",
-            "E *  fix: let the code get its session from the app's DB dependency (xaio_db_dependency), or drop "
-            "the mock to test against the real PostgreSQL",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E *RealDatabaseBlocked: pytest-xaio: this test uses the mock database (@pytest.mark.xaio_mock_db or "
+                f"the xaio_db_mock fixture), so it may not open a real database connection ({where}).",
+                "E *  fix: let the code get its session from the app's DB dependency (xaio_db_dependency), or drop "
+                "the mock to test against the real PostgreSQL",
+            ]
+        )

@@ -8,7 +8,7 @@ import redis  # noqa: F401  (outer-process imports: see test_db_migrations.py)
 import sqlalchemy  # noqa: F401
 from fixtures_db import make_project
 
-SEED = '''
+SEED = """
 def seed(db, deployments=3):
     uid = db.execute("INSERT INTO users (email) VALUES ('o@example.com') RETURNING id").fetchone()[0]
     pid = db.execute("INSERT INTO projects (owner_id, name, slug) VALUES (%s, 'P', 'p') RETURNING id",
@@ -17,9 +17,11 @@ def seed(db, deployments=3):
         db.execute("INSERT INTO deployments (project_id) VALUES (%s)", (pid,))
     db.execute("INSERT INTO project_env_vars (project_id, kind, name) VALUES (%s, 'prod', 'KEY')", (pid,))
     return uid, pid
-'''
+"""
 
-PASSING = SEED + '''
+PASSING = (
+    SEED
+    + """
 import redis
 
 
@@ -75,9 +77,12 @@ def test_redis_keys(xaio_db, xaio_snapshot, xaio_redis_url):
     diff.assert_redis_added("audit:*")
     diff.assert_no_redis_keys("project:42:*")
     diff.assert_only_removed({})
-'''
+"""
+)
 
-FAILING = SEED + '''
+FAILING = (
+    SEED
+    + """
 import redis
 
 
@@ -108,7 +113,8 @@ def test_redis_key_left(xaio_db, xaio_snapshot, xaio_redis_url):
 def test_no_redis_in_snapshot(xaio_db, xaio_snapshot):
     before = xaio_snapshot()
     xaio_snapshot().diff(before).assert_redis_removed("project:*")
-'''
+"""
+)
 
 
 def test_snapshot_diffs(pytester: pytest.Pytester, xaio_redis_url: str) -> None:
@@ -122,24 +128,32 @@ def test_snapshot_failure_messages(pytester: pytest.Pytester, xaio_redis_url: st
     pytester.makepyfile(FAILING)
     result = pytester.runpytest()
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: the changes are not only the expected removals:",
-        "E         deployments: expected removed 2, found added 0, removed 3, changed 0",
-        "E         users: expected removed 0, found added 0, removed 0, changed 1",
-    ])
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: rows matching {'project_id': *} are still there (looked in deployments, "
-        "project_env_vars):",
-        "E         project_env_vars: 1 row(s) left, keys [[]*[]]",
-    ])
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: redis keys 'project:7:*': expected removed and none left; "
-        "found removed ['project:7:a'], left ['project:7:b']",
-    ])
-    result.stdout.fnmatch_lines([
-        "E       AssertionError: this snapshot has no Redis keys: the test does not use the xaio_redis_url "
-        "fixture (add it to the test's arguments)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: the changes are not only the expected removals:",
+            "E         deployments: expected removed 2, found added 0, removed 3, changed 0",
+            "E         users: expected removed 0, found added 0, removed 0, changed 1",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: rows matching {'project_id': *} are still there (looked in deployments, "
+            "project_env_vars):",
+            "E         project_env_vars: 1 row(s) left, keys [[]*[]]",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: redis keys 'project:7:*': expected removed and none left; "
+            "found removed ['project:7:a'], left ['project:7:b']",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: this snapshot has no Redis keys: the test does not use the xaio_redis_url "
+            "fixture (add it to the test's arguments)",
+        ]
+    )
 
 
 def test_snapshot_with_alembic_migrations(pytester: pytest.Pytester) -> None:

@@ -247,5 +247,6 @@ def test_a_live_stripe_key_in_a_request_is_refused(pytester: pytest.Pytester) ->
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["pytest-xaio refused a live Stripe key*in a request to POST "
-                                 "https://api.stripe.com/v1/customers*"])
+    result.stdout.fnmatch_lines(
+        ["pytest-xaio refused a live Stripe key*in a request to POST https://api.stripe.com/v1/customers*"]
+    )

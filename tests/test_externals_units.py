@@ -12,15 +12,23 @@ from pytest_xaio.externals.http import decode_form
 def test_stripe_style_forms_decode_to_nested_values() -> None:
     raw = "email=a%40b.c&metadata[user_id]=7&items[0][price]=price_1&items[0][quantity]=2&expand[]=x&expand[]=y"
     assert decode_form(raw) == {
-        "email": "a@b.c", "metadata": {"user_id": "7"},
-        "items": [{"price": "price_1", "quantity": "2"}], "expand": ["x", "y"],
+        "email": "a@b.c",
+        "metadata": {"user_id": "7"},
+        "items": [{"price": "price_1", "quantity": "2"}],
+        "expand": ["x", "y"],
     }
 
 
 @pytest.mark.parametrize(
     ("host", "port", "allowed"),
-    [("search.internal", 443, True), ("a.b.internal", 80, True), ("internal", 80, False),
-     ("pay.example", 8443, True), ("pay.example", 443, False), ("other.example", 443, False)],
+    [
+        ("search.internal", 443, True),
+        ("a.b.internal", 80, True),
+        ("internal", 80, False),
+        ("pay.example", 8443, True),
+        ("pay.example", 443, False),
+        ("other.example", 443, False),
+    ],
 )
 def test_allow_host_patterns(host: str, port: int, allowed: bool) -> None:
     assert HostPatterns(["*.internal", "pay.example:8443"]).matches(host, port) is allowed

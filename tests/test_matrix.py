@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,68 +13,31 @@ import pytest
 pytest.importorskip("fastapi")
 
 APPS = Path(__file__).parent / "apps"
+sys.path.insert(0, str(APPS))
+from matrix_expected import EXPECTED_IDS, PROJECT_FIXTURE, SCHEMA, auth_ids  # noqa: E402
+
+sys.path.remove(str(APPS))
 SECRET = "matrix-secret-0123456789abcdef0123456789"
 
-SCHEMA = """
-CREATE TABLE projects (
-    id serial PRIMARY KEY,
-    owner text NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    retries integer NOT NULL DEFAULT 0
-);
-"""
 
-PROJECT_FIXTURE = '''
-import pytest
-
-@pytest.fixture
-def project_id(xaio_db):
-    return xaio_db.execute(
-        "INSERT INTO projects (owner, name, kind) VALUES ('xaio-test-user', 'p', 'web') RETURNING id"
-    ).fetchone()[0]
-'''
-
-MATRIX_TEST = '''
+MATRIX_TEST = """
 import pytest
 
 @pytest.mark.endpoint_matrix{options}
 def test_endpoints(case):
     response = case.call()
     case.validate(response)
-'''
-
-AUTH5 = ("missing-auth", "malformed-header", "expired-token", "wrong-signature", "alg-none")
+"""
 
 
-def _auth(route: str) -> list[str]:
-    return [f"{route}-401-{name}" for name in AUTH5]
-
-
-CORRECT_IDS = [
-    "POST /api/projects-201-success",
-    "POST /api/projects-400-invalid-type",
-    "POST /api/projects-400-missing-field",
-    "POST /api/projects-400-invalid-enum",
-    *_auth("POST /api/projects"),
-    "GET /api/projects-200-success",
-    "GET /api/projects-400-invalid-type",
-    "GET /api/projects-400-invalid-enum",
-    *_auth("GET /api/projects"),
-    "GET /api/projects/{project_id}-200-success",
-    "GET /api/projects/{project_id}-400-invalid-type",
-    *_auth("GET /api/projects/{project_id}"),
-    "GET /api/projects/{project_id}-404-missing-resource",
-    "DELETE /api/projects/{project_id}-204-success",
-    "DELETE /api/projects/{project_id}-400-invalid-type",
-    *_auth("DELETE /api/projects/{project_id}"),
-    "DELETE /api/projects/{project_id}-404-missing-resource",
-    "GET /health-200-success",
-]
-
-
-def make_project(pytester: pytest.Pytester, app: str = "matrix_app:app", *, options: str = "",
-                 ini: str = "", conftest: str = PROJECT_FIXTURE) -> None:
+def make_project(
+    pytester: pytest.Pytester,
+    app: str = "matrix_app:app",
+    *,
+    options: str = "",
+    ini: str = "",
+    conftest: str = PROJECT_FIXTURE,
+) -> None:
     for source in APPS.glob("matrix_*.py"):
         shutil.copy(source, pytester.path / source.name)
     (pytester.path / "schema.sql").write_text(SCHEMA)
@@ -92,7 +56,7 @@ def make_project(pytester: pytest.Pytester, app: str = "matrix_app:app", *, opti
 
 def collected_ids(result: pytest.RunResult) -> list[str]:
     prefix = "test_endpoints.py::test_endpoints["
-    return [line[len(prefix):-1] for line in result.outlines if line.startswith(prefix)]
+    return [line[len(prefix) : -1] for line in result.outlines if line.startswith(prefix)]
 
 
 def outcomes_by_id(result: pytest.RunResult) -> dict[str, str]:
@@ -107,34 +71,33 @@ def outcomes_by_id(result: pytest.RunResult) -> dict[str, str]:
 def test_collect_only_lists_every_case_of_every_route(pytester: pytest.Pytester) -> None:
     make_project(pytester, ini="xaio_public_routes = GET /health\n")
     result = pytester.runpytest("--collect-only", "-q")
-    assert collected_ids(result) == CORRECT_IDS
+    assert collected_ids(result) == EXPECTED_IDS
 
 
 def test_a_correct_app_passes_every_case(pytester: pytest.Pytester) -> None:
     make_project(pytester, ini="xaio_public_routes = GET /health\n")
     result = pytester.runpytest("-v")
-    result.assert_outcomes(passed=len(CORRECT_IDS))
-    assert set(outcomes_by_id(result)) == set(CORRECT_IDS)
+    result.assert_outcomes(passed=len(EXPECTED_IDS))
+    assert set(outcomes_by_id(result)) == set(EXPECTED_IDS)
 
 
 def test_without_a_path_fixture_the_success_case_is_skipped_naming_the_fixture(pytester: pytest.Pytester) -> None:
     make_project(pytester, ini="xaio_public_routes = GET /health\n", conftest="")
     result = pytester.runpytest("-v", "-rs")
-    result.assert_outcomes(passed=len(CORRECT_IDS) - 2, skipped=2)
+    result.assert_outcomes(passed=len(EXPECTED_IDS) - 2, skipped=2)
     skipped = {i for i, outcome in outcomes_by_id(result).items() if outcome == "SKIPPED"}
-    assert skipped == {"GET /api/projects/{project_id}-200-success",
-                       "DELETE /api/projects/{project_id}-204-success"}
+    assert skipped == {"GET /api/projects/{project_id}-200-success", "DELETE /api/projects/{project_id}-204-success"}
     result.stdout.fnmatch_lines(["*add a fixture named 'project_id'*"])
 
 
 PLANTED = {
-    "POST /api/projects-201-success",                                  # 500 on a valid body
-    "GET /api/projects/{project_id}-404-missing-resource",             # 200 for a missing id
-    "GET /api/projects/{project_id}/summary-401-unprotected-route",    # forgot its auth dependency
-    "GET /api/me-401-expired-token",                                   # accepts an expired token
-    "GET /api/admin/stats-401-expired-token",                          # accepts any token...
+    "POST /api/projects-201-success",  # 500 on a valid body
+    "GET /api/projects/{project_id}-404-missing-resource",  # 200 for a missing id
+    "GET /api/projects/{project_id}/summary-401-unprotected-route",  # forgot its auth dependency
+    "GET /api/me-401-expired-token",  # accepts an expired token
+    "GET /api/admin/stats-401-expired-token",  # accepts any token...
     "GET /api/admin/stats-401-wrong-signature",
-    "GET /api/admin/stats-401-alg-none",                               # ...even alg=none
+    "GET /api/admin/stats-401-alg-none",  # ...even alg=none
 }
 
 
@@ -150,50 +113,60 @@ def test_planted_bugs_are_caught_and_nothing_else(pytester: pytest.Pytester) -> 
 def test_failures_read_well(pytester: pytest.Pytester) -> None:
     make_project(pytester, "matrix_buggy:app")
     result = pytester.runpytest("-k", "missing-resource or alg-none or unprotected or POST /api/projects-201")
-    result.stdout.fnmatch_lines([
-        "endpoint matrix case GET /api/projects/{project_id}-404-missing-resource",
-        "  case missing-resource: expected status 404, got 200",
-        "  the route answered 200 for an id that does not exist",
-        "  request: GET http://testserver/api/projects/987654321",
-        "    authorization: Bearer eyJhbG...<redacted * chars>",
-        "  response 200: null",
-    ])
-    result.stdout.fnmatch_lines([
-        "endpoint matrix case GET /api/admin/stats-401-alg-none",
-        "  case alg-none: expected status 401, got 200",
-        "  the app accepted a request with alg none",
-    ])
-    result.stdout.fnmatch_lines([
-        "*/summary has no auth dependency and is not declared public; without a token it answered 200.*",
-    ])
-    result.stdout.fnmatch_lines([
-        "  case success: expected status 201, got an exception (ZeroDivisionError: division by zero)",
-        "*raised at *matrix_buggy.py:*",
-        '    body: {"name": "xaio-name-*", "kind": "*", "settings": {"retries": 1}}',
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "endpoint matrix case GET /api/projects/{project_id}-404-missing-resource",
+            "  case missing-resource: expected status 404, got 200",
+            "  the route answered 200 for an id that does not exist",
+            "  request: GET http://testserver/api/projects/987654321",
+            "    authorization: Bearer eyJhbG...<redacted * chars>",
+            "  response 200: null",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "endpoint matrix case GET /api/admin/stats-401-alg-none",
+            "  case alg-none: expected status 401, got 200",
+            "  the app accepted a request with alg none",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*/summary has no auth dependency and is not declared public; without a token it answered 200.*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "  case success: expected status 201, got an exception (ZeroDivisionError: division by zero)",
+            "*raised at *matrix_buggy.py:*",
+            '    body: {"name": "xaio-name-*", "kind": "*", "settings": {"retries": 1}}',
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
 def test_dash_k_selects_as_users_expect(pytester: pytest.Pytester) -> None:
     make_project(pytester, ini="xaio_public_routes = GET /health\n")
     only_401 = collected_ids(pytester.runpytest("--collect-only", "-q", "-k", "401"))
-    assert only_401 == [i for i in CORRECT_IDS if "-401-" in i]
+    assert only_401 == [i for i in EXPECTED_IDS if "-401-" in i]
     assert len(only_401) == 20
     posts = collected_ids(pytester.runpytest("--collect-only", "-q", "-k", "POST /api/projects"))
-    assert posts == [i for i in CORRECT_IDS if i.startswith("POST /api/projects")]
+    assert posts == [i for i in EXPECTED_IDS if i.startswith("POST /api/projects")]
     assert len(posts) == 9
     expired_posts = collected_ids(pytester.runpytest("--collect-only", "-q", "-k", "POST /api/projects and expired"))
     assert expired_posts == ["POST /api/projects-401-expired-token"]
     by_path = collected_ids(pytester.runpytest("--collect-only", "-q", "-k", "GET /api/projects/{project_id}"))
-    assert by_path == [i for i in CORRECT_IDS if i.startswith("GET /api/projects/{project_id}")]
+    assert by_path == [i for i in EXPECTED_IDS if i.startswith("GET /api/projects/{project_id}")]
     assert len(by_path) == 8
     others = collected_ids(pytester.runpytest("--collect-only", "-q", "-k", "not POST /api/projects and 404"))
-    assert others == ["GET /api/projects/{project_id}-404-missing-resource",
-                      "DELETE /api/projects/{project_id}-404-missing-resource"]
+    assert others == [
+        "GET /api/projects/{project_id}-404-missing-resource",
+        "DELETE /api/projects/{project_id}-404-missing-resource",
+    ]
 
 
 def test_custom_validation_handler_api_keys_and_uuid_ids(pytester: pytest.Pytester) -> None:
-    conftest = '''
+    conftest = """
 import pytest
 import matrix_custom
 
@@ -204,9 +177,14 @@ def item_id():
 @pytest.fixture
 def xaio_api_key():
     return matrix_custom.API_KEY
-'''
-    make_project(pytester, "matrix_custom:app", options='(public=["POST /auth/login"])',
-                 ini="xaio_validation_status = 400\n", conftest=conftest)
+"""
+    make_project(
+        pytester,
+        "matrix_custom:app",
+        options='(public=["POST /auth/login"])',
+        ini="xaio_validation_status = 400\n",
+        conftest=conftest,
+    )
     result = pytester.runpytest("-v")
     outcomes = outcomes_by_id(result)
     assert len(outcomes) == 32
@@ -219,52 +197,66 @@ def xaio_api_key():
 
 
 def test_expected_statuses_are_configurable(pytester: pytest.Pytester) -> None:
-    make_project(pytester, ini="xaio_public_routes = GET /health\nxaio_expected_status =\n"
-                               "    unauthenticated = 403\n    expired-token = 401|403\n")
+    make_project(
+        pytester,
+        ini="xaio_public_routes = GET /health\nxaio_expected_status =\n"
+        "    unauthenticated = 403\n    expired-token = 401|403\n",
+    )
     result = pytester.runpytest("-v", "-k", "401")
     outcomes = outcomes_by_id(result)
     assert {i for i, o in outcomes.items() if o == "PASSED"} == {
-        i for i in CORRECT_IDS if i.endswith("-401-expired-token")}
+        i for i in EXPECTED_IDS if i.endswith("-401-expired-token")
+    }
     result.stdout.fnmatch_lines(["  case missing-auth: expected status 403, got 401"])
 
 
 def test_payload_hook_supplies_the_success_body(pytester: pytest.Pytester) -> None:
-    conftest = PROJECT_FIXTURE + '''
+    conftest = (
+        PROJECT_FIXTURE
+        + """
 def pytest_xaio_payload(case):
     if case.method == "POST" and case.path == "/api/projects":
         body = case.body
         body["settings"]["retries"] = 99   # out of range: the app answers 422
         return body
     return None
-'''
+"""
+    )
     make_project(pytester, ini="xaio_public_routes = GET /health\n", conftest=conftest)
     result = pytester.runpytest("-v", "-k", "POST /api/projects-201 or POST /api/projects-401-expired")
     outcomes = outcomes_by_id(result)
-    assert outcomes == {"POST /api/projects-201-success": "FAILED",
-                        "POST /api/projects-401-expired-token": "PASSED"}
+    assert outcomes == {"POST /api/projects-201-success": "FAILED", "POST /api/projects-401-expired-token": "PASSED"}
     result.stdout.fnmatch_lines(["*the app rejected the body pytest_xaio_payload(case) returned*", '*"retries": 99*'])
 
 
 def test_marker_options_select_routes_and_statuses(pytester: pytest.Pytester) -> None:
-    make_project(pytester, options='(include=["/api/projects/*", "/health"], exclude=["DELETE *"], '
-                                   'statuses=[200, 404], public=["/health"])')
+    make_project(
+        pytester,
+        options='(include=["/api/projects/*", "/health"], exclude=["DELETE *"], '
+        'statuses=[200, 404], public=["/health"])',
+    )
     result = pytester.runpytest("--collect-only", "-q")
-    assert collected_ids(result) == ["GET /api/projects/{project_id}-200-success",
-                                     "GET /api/projects/{project_id}-404-missing-resource",
-                                     "GET /health-200-success"]
+    assert collected_ids(result) == [
+        "GET /api/projects/{project_id}-200-success",
+        "GET /api/projects/{project_id}-404-missing-resource",
+        "GET /health-200-success",
+    ]
 
 
 def test_a_route_not_declared_public_gets_a_failing_case(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     result = pytester.runpytest("-v", "-k", "health")
-    assert outcomes_by_id(result) == {"GET /health-200-success": "PASSED",
-                                      "GET /health-401-unprotected-route": "FAILED"}
+    assert outcomes_by_id(result) == {
+        "GET /health-200-success": "PASSED",
+        "GET /health-401-unprotected-route": "FAILED",
+    }
     result.stdout.fnmatch_lines(["*declare it public: xaio_public_routes = GET /health or endpoint_matrix(public=*"])
 
 
 def test_misuse_is_reported(pytester: pytest.Pytester) -> None:
     make_project(pytester)
-    pytester.makepyfile(test_endpoints='''
+    pytester.makepyfile(
+        test_endpoints="""
 import pytest
 
 @pytest.mark.endpoint_matrix
@@ -273,7 +265,8 @@ def test_no_case():
 
 def test_case_without_marker(case):
     pass
-''')
+"""
+    )
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*has @pytest.mark.endpoint_matrix but no `case` argument*"])
     pytester.makepyfile(test_endpoints="def test_case_without_marker(case):\n    pass\n")
@@ -293,7 +286,7 @@ def test_no_app_configured_is_a_usage_error(pytester: pytest.Pytester) -> None:
 def test_marker_app_option_picks_another_app(pytester: pytest.Pytester) -> None:
     make_project(pytester, options='(app="matrix_buggy:app", include=["/api/me"])')
     result = pytester.runpytest("--collect-only", "-q")
-    assert collected_ids(result) == ["GET /api/me-200-success", *_auth("GET /api/me")]
+    assert collected_ids(result) == ["GET /api/me-200-success", *auth_ids("GET /api/me")]
 
 
 HEADER_APP = """
@@ -327,10 +320,12 @@ def test_auth_dependencies_setting_marks_routes_that_read_the_header_themselves(
     make_project(pytester, "header_app:app", ini="xaio_auth_dependencies = header_app:current_user\n")
     pytester.makepyfile(header_app=HEADER_APP)
     result = pytester.runpytest("-v")
-    assert outcomes_by_id(result) == {i: "PASSED" for i in ["GET /api/me-200-success", *_auth("GET /api/me")]}
+    assert outcomes_by_id(result) == {i: "PASSED" for i in ["GET /api/me-200-success", *auth_ids("GET /api/me")]}
     result = pytester.runpytest("-v", "--xaio-auth-dependencies", "")
-    assert outcomes_by_id(result) == {"GET /api/me-200-success": "PASSED",
-                                      "GET /api/me-401-unprotected-route": "PASSED"}
+    assert outcomes_by_id(result) == {
+        "GET /api/me-200-success": "PASSED",
+        "GET /api/me-401-unprotected-route": "PASSED",
+    }
 
 
 FILL_APP = """

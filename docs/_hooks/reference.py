@@ -13,10 +13,7 @@ def render_options() -> str:
     sections: dict[str, list[str]] = {}
     for opt in OPTIONS:
         default = opt.default
-        if default in (None, (), ""):
-            shown = "—"
-        else:
-            shown = f"`{default}`"
+        shown = "—" if default in (None, (), "") else f"`{default}`"
         choices = f" One of: {', '.join(f'`{c}`' for c in opt.choices)}." if opt.choices else ""
         cli = f"`{opt.cli_flag}`" if opt.cli else "—"
         env = f"`{opt.env_name}`" if opt.env else "—"
@@ -38,8 +35,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if "<!-- xaio:changelog -->" in markdown:
         from pathlib import Path
 
-        markdown = markdown.replace("<!-- xaio:changelog -->", (Path(config["config_file_path"]).parent
-                                                               / "CHANGELOG.md").read_text(encoding="utf-8"))
+        markdown = markdown.replace(
+            "<!-- xaio:changelog -->",
+            (Path(config["config_file_path"]).parent / "CHANGELOG.md").read_text(encoding="utf-8"),
+        )
     return _fill_errors(markdown)
 
 

@@ -41,7 +41,8 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
     """While the block runs, ``app.dependency_overrides[<xaio_db_dependency>]`` yields sessions in the
     test's database (``xaio_database.session_dependency()``). Does nothing when the setting is unset."""
     spec = get_settings(request.config).postgres.db_dependency
-    if not spec:
+    # A mock-DB test gets the recording session instead; a real database would only be wasted.
+    if not spec or request.node.get_closest_marker("xaio_mock_db") or "xaio_db_mock" in request.fixturenames:
         yield None
         return
     with exit_on_config_error():

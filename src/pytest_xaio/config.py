@@ -68,28 +68,54 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     # --- postgres -------------------------------------------------------------------------------
-    Option("postgres", "postgres", "Postgres provider: auto, embedded, url, container, local or none.",
-           "choice", "auto", choices=("auto", "embedded", "url", "container", "local", "none")),
+    Option(
+        "postgres",
+        "postgres",
+        "Postgres provider: auto, embedded, url, container, local or none.",
+        "choice",
+        "auto",
+        choices=("auto", "embedded", "url", "container", "local", "none"),
+    ),
     Option("postgres_url", "postgres", "Use this PostgreSQL server (the plugin creates its own databases there)."),
     Option("allow_remote", "postgres", "Allow a Postgres/Redis URL whose host is not this machine.", "bool", False),
     Option("postgres_version", "postgres", "Image tag for the container provider (e.g. 17).", default="17"),
-    Option("migrations", "postgres", "Alembic ini file or folder of V001__name.sql migrations to build the schema.",
-           "path"),
+    Option(
+        "migrations", "postgres", "Alembic ini file or folder of V001__name.sql migrations to build the schema.", "path"
+    ),
     Option("schema_sql", "postgres", "A plain SQL schema file applied to the template database.", "path"),
-    Option("isolation", "postgres", "Per-test isolation: transaction (rollback), truncate or clone.",
-           "choice", "transaction", choices=("transaction", "truncate", "clone")),
+    Option(
+        "isolation",
+        "postgres",
+        "Per-test isolation: transaction (rollback), truncate or clone.",
+        "choice",
+        "transaction",
+        choices=("transaction", "truncate", "clone"),
+    ),
     Option("keep_tables", "postgres", "Tables the truncate isolation never empties (seed data).", "lines", ()),
-    Option("db_dependency", "postgres",
-           "The app's DB session dependency (module:get_db), overridden to join the test's database."),
-    Option("env", "postgres",
-           "Lines NAME=VALUE exported before the app is imported; {url} {host} {port} {user} {password} "
-           "{dbname} {redis_url} are filled in.", "lines", ()),
-    Option("project", "postgres",
-           "Name used in the databases the plugin creates (default: the rootdir's name)."),
+    Option(
+        "db_dependency",
+        "postgres",
+        "The app's DB session dependency (module:get_db), overridden to join the test's database.",
+    ),
+    Option(
+        "env",
+        "postgres",
+        "Lines NAME=VALUE exported before the app is imported; {url} {host} {port} {user} {password} "
+        "{dbname} {redis_url} are filled in.",
+        "lines",
+        (),
+    ),
+    Option("project", "postgres", "Name used in the databases the plugin creates (default: the rootdir's name)."),
     Option("cache_dir", "postgres", "Where the embedded cluster and other caches live.", "path"),
     # --- redis ----------------------------------------------------------------------------------
-    Option("redis", "redis", "Redis provider: auto, url, binary, container or none.",
-           "choice", "auto", choices=("auto", "url", "binary", "container", "none")),
+    Option(
+        "redis",
+        "redis",
+        "Redis provider: auto, url, binary, container or none.",
+        "choice",
+        "auto",
+        choices=("auto", "url", "binary", "container", "none"),
+    ),
     Option("redis_url", "redis", "Use this Redis server (the plugin only flushes logical DBs it owns)."),
     # --- app ------------------------------------------------------------------------------------
     Option("app", "app", "The FastAPI app under test: package.module:app or package.module:create_app()."),
@@ -97,37 +123,59 @@ OPTIONS: tuple[Option, ...] = (
     Option("jwt_secret", "auth", "Secret used to sign HS* test tokens."),
     Option("jwt_secret_from", "auth", "Read the JWT secret from the app, e.g. app.core.config:settings.SECRET_KEY."),
     Option("jwt_algorithm", "auth", "JWT algorithm: HS256 (default), HS384, HS512, RS256, ES256.", default="HS256"),
-    Option("jwt_claims", "auth", "Extra claims as lines name=value; values may use {user.id}-style templates.",
-           "lines", ()),
+    Option(
+        "jwt_claims", "auth", "Extra claims as lines name=value; values may use {user.id}-style templates.", "lines", ()
+    ),
     Option("jwt_lifetime", "auth", "Lifetime of minted tokens in seconds.", "int", 900),
     Option("jwt_audience", "auth", "aud claim of minted tokens."),
     Option("jwt_issuer", "auth", "iss claim of minted tokens."),
     Option("jwt_subject", "auth", "sub claim template (default {user.id}, or 'xaio-test-user' with no user row)."),
-    Option("jwt_private_key", "auth",
-           "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).", "path"),
-    Option("jwt_public_key_env", "auth",
-           "Export the RS*/ES* public key (PEM) in this env var before the app is imported, e.g. JWT_PUBLIC_KEY."),
+    Option(
+        "jwt_private_key",
+        "auth",
+        "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).",
+        "path",
+    ),
+    Option(
+        "jwt_public_key_env",
+        "auth",
+        "Export the RS*/ES* public key (PEM) in this env var before the app is imported, e.g. JWT_PUBLIC_KEY.",
+    ),
     # --- matrix ---------------------------------------------------------------------------------
-    Option("auth_dependencies", "matrix", "Extra dependencies (module:callable) that mean a route requires auth.",
-           "lines", ()),
-    Option("public_routes", "matrix", "Routes that need no auth: lines like 'GET /health' or '/docs*'.",
-           "lines", ()),
-    Option("validation_status", "matrix", "Status the app answers for invalid input (FastAPI default 422).",
-           "int", 422),
+    Option(
+        "auth_dependencies",
+        "matrix",
+        "Extra dependencies (module:callable) that mean a route requires auth.",
+        "lines",
+        (),
+    ),
+    Option("public_routes", "matrix", "Routes that need no auth: lines like 'GET /health' or '/docs*'.", "lines", ()),
+    Option(
+        "validation_status", "matrix", "Status the app answers for invalid input (FastAPI default 422).", "int", 422
+    ),
     Option("expected_status", "matrix", "Override expected statuses per case kind: lines kind=status.", "lines", ()),
     # --- externals ------------------------------------------------------------------------------
-    Option("mock_externals", "externals", "Answer Stripe, Brevo and GitHub with in-process fakes; block other hosts.",
-           "bool", False),
+    Option(
+        "mock_externals",
+        "externals",
+        "Answer Stripe, Brevo and GitHub with in-process fakes; block other hosts.",
+        "bool",
+        False,
+    ),
     Option("allow_hosts", "externals", "Hosts outbound HTTP may reach while externals are mocked.", "lines", ()),
     Option("stripe_webhook_secret", "externals", "Webhook signing secret the app checks (whsec_...)."),
     Option("stripe_webhook_secret_from", "externals", "Read the Stripe webhook secret from the app (module:attr)."),
     Option("github_webhook_secret", "externals", "Secret for X-Hub-Signature-256 on GitHub webhooks."),
     # --- db toolkit -----------------------------------------------------------------------------
-    Option("migration_checks", "db", "Generate migration check test items (single head, up from empty, round trips, Alembic models match).",
-           "bool", False),
+    Option(
+        "migration_checks",
+        "db",
+        "Generate migration check test items (single head, up from empty, round trips, Alembic models match).",
+        "bool",
+        False,
+    ),
     # --- coverage -------------------------------------------------------------------------------
-    Option("cov_threshold", "coverage", "List files under this coverage percent at the end of the run.",
-           "float", 80.0),
+    Option("cov_threshold", "coverage", "List files under this coverage percent at the end of the run.", "float", 80.0),
     Option("cov_fail_under_file", "coverage", "Fail the run when any measured file is under this percent.", "float"),
 )
 
@@ -317,9 +365,7 @@ def _coerce(opt: Option, raw: Any, where: str) -> Any:
         return _as_lines(raw)
     text = str(raw).strip()
     if opt.kind == "choice" and text not in opt.choices:
-        raise pytest.UsageError(
-            f"pytest-xaio: {where} must be one of {', '.join(opt.choices)}; got {text!r}"
-        )
+        raise pytest.UsageError(f"pytest-xaio: {where} must be one of {', '.join(opt.choices)}; got {text!r}")
     return text
 
 

@@ -19,4 +19,9 @@ def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
 
 @pytest.hookspec(firstresult=True)
 def pytest_xaio_payload(case: Any) -> Any:
-    """Return the JSON body the endpoint matrix sends for a success case, or ``None`` to generate one."""
+    """Return the JSON body the endpoint matrix sends for a case, or ``None`` to generate one.
+
+    Asked for the success, 404 and 401 cases (400 cases send their own invalid input). ``case`` has
+    ``method``, ``path``, ``name``, ``kind``, ``expected``, ``seed``, ``body`` (a copy of the generated
+    body) and ``request`` (the test's ``FixtureRequest``, for fixtures such as real rows).
+    """

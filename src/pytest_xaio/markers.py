@@ -116,6 +116,5 @@ def _build(spec: _MarkerSpec, marker: pytest.Mark, where: str) -> Any:
         return spec.build(**marker.kwargs)
     except TypeError as exc:
         raise pytest.UsageError(
-            f"pytest-xaio: bad @pytest.mark.{spec.name} on {where}: {exc}. "
-            f"Signature: {spec.line.split(':')[0]}"
+            f"pytest-xaio: bad @pytest.mark.{spec.name} on {where}: {exc}. Signature: {spec.line.split(':')[0]}"
         ) from None

@@ -35,14 +35,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help_text = f"{opt.help} [env {opt.env_name}, ini {opt.ini_name}]" if opt.env else opt.help
         if opt.cli:
             if opt.kind == "bool":
-                group.addoption(opt.cli_flag, action="store_const", const=True, default=None, dest=opt.dest,
-                                help=help_text)
+                group.addoption(
+                    opt.cli_flag, action="store_const", const=True, default=None, dest=opt.dest, help=help_text
+                )
             else:
-                group.addoption(opt.cli_flag, action="store", default=None, dest=opt.dest,
-                                choices=list(opt.choices) or None, help=help_text)
+                group.addoption(
+                    opt.cli_flag,
+                    action="store",
+                    default=None,
+                    dest=opt.dest,
+                    choices=list(opt.choices) or None,
+                    help=help_text,
+                )
         ini_type = _INI_TYPES.get(opt.kind, "string")
-        parser.addini(opt.ini_name, opt.help, type=ini_type,  # type: ignore[arg-type]
-                      default=None if ini_type != "linelist" else [])
+        parser.addini(
+            opt.ini_name,
+            opt.help,
+            type=ini_type,  # type: ignore[arg-type]
+            default=None if ini_type != "linelist" else [],
+        )
 
 
 @pytest.hookimpl(tryfirst=True)

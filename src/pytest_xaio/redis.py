@@ -406,7 +406,7 @@ def _xaio_redis_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     shutdown writes are flushed too."""
     yield
     # Only a server already started this session: a test that never touched Redis must not start one.
-    server: RedisServer | None = getattr(get_runtime(request.config), "_redis", None)
+    server: RedisServer | None = get_runtime(request.config).redis_if_started()
     if server is not None:
         with exit_on_config_error():
             server.flush()

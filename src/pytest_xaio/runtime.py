@@ -96,7 +96,13 @@ class XaioRuntime:
 
             self._redis = start_redis(self.settings, self.exit_stack)
             if self._redis is not None:
-                self._summary.append(f"xaio: redis {self._redis.provider} {self._redis.url}")
+                from pytest_xaio.redis import redact_url
+
+                self._summary.append(f"xaio: redis {self._redis.provider} {redact_url(self._redis.url)}")
+        return self._redis
+
+    def redis_if_started(self) -> RedisServer | None:
+        """The session's Redis if something already asked for it (never starts one)."""
         return self._redis
 
     # --- environment ----------------------------------------------------------------------------
@@ -110,11 +116,18 @@ class XaioRuntime:
             server = self.postgres()
             db = self.worker_database()
             values.update(
-                url=db.url, host=server.host, port=str(server.port), user=server.user,
-                password=server.password or "", dbname=db.name,
+                url=db.url,
+                host=server.host,
+                port=str(server.port),
+                user=server.user,
+                password=server.password or "",
+                dbname=db.name,
             )
             env.update(
-                DATABASE_URL=db.url, PGHOST=server.host, PGPORT=str(server.port), PGUSER=server.user,
+                DATABASE_URL=db.url,
+                PGHOST=server.host,
+                PGPORT=str(server.port),
+                PGUSER=server.user,
                 PGDATABASE=db.name,
             )
             if server.password:

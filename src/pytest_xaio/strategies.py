@@ -39,17 +39,40 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 COMBINING = ["e\u0301", "a\u0308\u0304", "Z\u0351\u0352\u0357\u0358\u035b\u0300\u0301\u0302", "\u0301"]
-EMOJI = ["\U0001f680", "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",
-         "\U0001f3f3\ufe0f\u200d\U0001f308", "\U0001f468\U0001f3fd\u200d\U0001f4bb", "\U0001f1eb\U0001f1f7",
-         "\u2764\ufe0f", "1\ufe0f\u20e3"]
+EMOJI = [
+    "\U0001f680",
+    "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+    "\U0001f468\U0001f3fd\u200d\U0001f4bb",
+    "\U0001f1eb\U0001f1f7",
+    "\u2764\ufe0f",
+    "1\ufe0f\u20e3",
+]
 RTL = ["\u0645\u0631\u062d\u0628\u0627", "\u05e9\u05dc\u05d5\u05dd", "\u202eevil\u202c", "\u200f", "\u202b"]
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
 CONTROL = ["\x00", "\x07", "\x1b[31m", "\r\n", "\t", "\x7f", "\x85", "\u2028", "\u2029"]
 WHITESPACE = " \t\n\r\x0b\x0c\u00a0\u1680\u2000\u2003\u2009\u202f\u205f\u3000"
-OTHER = ["Stra\u00dfe", "\u0130stanbul", "\u65e5\u672c\u8a9e", "\ud55c\uad6d\uc5b4",
-         "\u0928\u092e\u0938\u094d\u0924\u0947",
-         "\uff26\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48", "\u2167", "\u00bd", "\ufb01", "\u212a",
-         "../", "%00", "<script>", "' OR 1=1 --", "a--b", "--", "__", "..", " - "]
+OTHER = [
+    "Stra\u00dfe",
+    "\u0130stanbul",
+    "\u65e5\u672c\u8a9e",
+    "\ud55c\uad6d\uc5b4",
+    "\u0928\u092e\u0938\u094d\u0924\u0947",
+    "\uff26\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48",
+    "\u2167",
+    "\u00bd",
+    "\ufb01",
+    "\u212a",
+    "../",
+    "%00",
+    "<script>",
+    "' OR 1=1 --",
+    "a--b",
+    "--",
+    "__",
+    "..",
+    " - ",
+]
 FRAGMENTS = COMBINING + EMOJI + RTL + ZERO_WIDTH + CONTROL + OTHER + list(WHITESPACE)
 
 
@@ -72,7 +95,8 @@ def nasty_text(min_size: int = 0, max_size: int = 10_000) -> st.SearchStrategy[s
     ]
     if max_size >= 1000:
         long_text = st.tuples(st.sampled_from([*FRAGMENTS, "a", "A", "-"]), st.integers(1000, max_size)).map(
-            lambda t: (t[0] * (t[1] // max(len(t[0]), 1) + 1))[: t[1]])
+            lambda t: (t[0] * (t[1] // max(len(t[0]), 1) + 1))[: t[1]]
+        )
         parts.append(long_text)
     return st.one_of(parts).filter(lambda s: min_size <= len(s) <= max_size)
 
@@ -86,10 +110,17 @@ def emails() -> st.SearchStrategy[str]:
         @given(emails())
         def test_signup(email): ...
     """
-    tricky = st.sampled_from([
-        "a+tag@example.com", "First.Last@Example.COM", "x@sub.domain.example.org", "o'brien@example.ie",
-        "user_name-1@example.co.uk", "UPPER@EXAMPLE.COM", "a@b.io",
-    ])
+    tricky = st.sampled_from(
+        [
+            "a+tag@example.com",
+            "First.Last@Example.COM",
+            "x@sub.domain.example.org",
+            "o'brien@example.ie",
+            "user_name-1@example.co.uk",
+            "UPPER@EXAMPLE.COM",
+            "a@b.io",
+        ]
+    )
     return st.one_of(tricky, st.emails())
 
 
@@ -103,13 +134,24 @@ def slugs_input() -> st.SearchStrategy[str]:
         def test_slug(name):
             assert_url_safe(slugify(name), max_length=60)
     """
-    titles = st.sampled_from([
-        "My Project", "  Hello --  World  ", "Cr\u00e8me br\u00fbl\u00e9e",
-        "\u65e5\u672c\u8a9e\u306e\u30d7\u30ed\u30b8\u30a7\u30af\u30c8",
-        "\U0001f680 Launch!!", "C++ & C#", "___", "a.b.c", "v2.0 (beta)", "\u00c5ngstr\u00f6m", "ALL CAPS NAME",
-    ])
-    words = st.lists(st.text(st.characters(categories=("L", "N", "P", "Zs")), min_size=1, max_size=12),
-                     min_size=1, max_size=6).map(" ".join)
+    titles = st.sampled_from(
+        [
+            "My Project",
+            "  Hello --  World  ",
+            "Cr\u00e8me br\u00fbl\u00e9e",
+            "\u65e5\u672c\u8a9e\u306e\u30d7\u30ed\u30b8\u30a7\u30af\u30c8",
+            "\U0001f680 Launch!!",
+            "C++ & C#",
+            "___",
+            "a.b.c",
+            "v2.0 (beta)",
+            "\u00c5ngstr\u00f6m",
+            "ALL CAPS NAME",
+        ]
+    )
+    words = st.lists(
+        st.text(st.characters(categories=("L", "N", "P", "Zs")), min_size=1, max_size=12), min_size=1, max_size=6
+    ).map(" ".join)
     return st.one_of(titles, words, nasty_text(max_size=10_000))
 
 
@@ -143,7 +185,7 @@ def assert_url_safe(s: str, max_length: int = 100) -> None:
     else:
         for i in range(len(s) - 1):
             if s[i] in _SEPARATORS and s[i + 1] in _SEPARATORS:
-                problem = f"it has two separators in a row at position {i} ({s[i:i + 2]!r})"
+                problem = f"it has two separators in a row at position {i} ({s[i : i + 2]!r})"
                 break
     if problem:
         shown = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
@@ -172,8 +214,10 @@ def xaio_given(*args: Any, db: str | None = None, **kwargs: Any) -> Callable[[F]
         params = inspect.signature(test).parameters
         name = db or next((n for n in _DB_ARGS if n in params), None)
         if name is None or name not in params:
-            raise TypeError(f"@xaio_given: {test.__name__} must take the database fixture "
-                            f"({db or ' or '.join(_DB_ARGS)}) as an argument")
+            raise TypeError(
+                f"@xaio_given: {test.__name__} must take the database fixture "
+                f"({db or ' or '.join(_DB_ARGS)}) as an argument"
+            )
 
         @functools.wraps(test)
         def run_example(*a: Any, **kw: Any) -> Any:
@@ -194,7 +238,8 @@ def suppress_fixture_check(test: Any) -> None:
     current: Any = getattr(test, "_hypothesis_internal_use_settings", None) or settings.default
     if HealthCheck.function_scoped_fixture not in current.suppress_health_check:
         test._hypothesis_internal_use_settings = settings(
-            current, suppress_health_check=[*current.suppress_health_check, HealthCheck.function_scoped_fixture])
+            current, suppress_health_check=[*current.suppress_health_check, HealthCheck.function_scoped_fixture]
+        )
 
 
 def register_profiles() -> None:
@@ -202,8 +247,13 @@ def register_profiles() -> None:
     examples, no deadline). Pick one with ``--hypothesis-profile xaio-ci``. A profile of the same name
     the project registered itself is left alone."""
     profiles: dict[str, dict[str, Any]] = {
-        "xaio-ci": {"max_examples": 500, "derandomize": True, "deadline": None, "print_blob": True,
-                    "suppress_health_check": [HealthCheck.too_slow]},
+        "xaio-ci": {
+            "max_examples": 500,
+            "derandomize": True,
+            "deadline": None,
+            "print_blob": True,
+            "suppress_health_check": [HealthCheck.too_slow],
+        },
         "xaio-dev": {"max_examples": 20, "deadline": None},
     }
     for name, values in profiles.items():

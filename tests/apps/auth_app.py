@@ -30,9 +30,16 @@ def _decode(credentials: HTTPAuthorizationCredentials | None, key: Any) -> dict[
     if credentials is None:
         raise HTTPException(401, "not authenticated")
     try:
-        return dict(jwt.decode(credentials.credentials, key, algorithms=[settings.algorithm],
-                               audience=settings.audience, issuer=settings.issuer,
-                               options={"require": ["exp", "sub"]}))
+        return dict(
+            jwt.decode(
+                credentials.credentials,
+                key,
+                algorithms=[settings.algorithm],
+                audience=settings.audience,
+                issuer=settings.issuer,
+                options={"require": ["exp", "sub"]},
+            )
+        )
     except jwt.PyJWTError as exc:
         raise HTTPException(401, f"invalid token: {type(exc).__name__}") from None
 

@@ -39,8 +39,9 @@ def current_claims(credentials: Annotated[HTTPAuthorizationCredentials | None, D
     if credentials is None:
         raise HTTPException(401, "not authenticated")
     try:
-        return dict(jwt.decode(credentials.credentials, SECRET_KEY, algorithms=["HS256"],
-                               options={"require": ["exp", "sub"]}))
+        return dict(
+            jwt.decode(credentials.credentials, SECRET_KEY, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        )
     except jwt.PyJWTError as exc:
         raise HTTPException(401, f"invalid token: {type(exc).__name__}") from None
 
@@ -75,24 +76,29 @@ def lifespan_state(request: Request) -> dict[str, Any]:
 
 @app.get("/db")
 def which_db(db: Db) -> dict[str, Any]:
-    return {"database": db.execute(text("SELECT current_database()")).scalar_one(),
-            "imported_with": DATABASE_URL.rsplit("/", 1)[-1]}
+    return {
+        "database": db.execute(text("SELECT current_database()")).scalar_one(),
+        "imported_with": DATABASE_URL.rsplit("/", 1)[-1],
+    }
 
 
 @app.get("/me")
 def me(claims: Claims, db: Db) -> dict[str, Any]:
     row = None
     if claims["sub"].isdigit():
-        row = db.execute(text("SELECT email, plan, is_superuser FROM users WHERE id = :id"),
-                         {"id": int(claims["sub"])}).mappings().first()
+        row = (
+            db.execute(text("SELECT email, plan, is_superuser FROM users WHERE id = :id"), {"id": int(claims["sub"])})
+            .mappings()
+            .first()
+        )
     return {"sub": claims["sub"], "user": dict(row) if row else None}
 
 
 @app.post("/items", status_code=201)
-def create_item(item: ItemIn, claims: Claims,
-                db: Db) -> dict[str, Any]:
-    db.execute(text("INSERT INTO items (owner, name) VALUES (:owner, :name)"),
-               {"owner": claims["sub"], "name": item.name})
+def create_item(item: ItemIn, claims: Claims, db: Db) -> dict[str, Any]:
+    db.execute(
+        text("INSERT INTO items (owner, name) VALUES (:owner, :name)"), {"owner": claims["sub"], "name": item.name}
+    )
     db.commit()  # the app's own commit: must work, and still leave nothing behind
     return {"count": db.execute(text("SELECT count(*) FROM items")).scalar_one()}
 

@@ -72,8 +72,12 @@ def pay(body: dict[str, Any]) -> dict[str, Any]:
     client = sync_client("requests")
     try:
         intent = client.v1.payment_intents.create(
-            params={"amount": body["amount"], "currency": "eur", "payment_method": body.get("pm", "pm_card_visa"),
-                    "confirm": True},
+            params={
+                "amount": body["amount"],
+                "currency": "eur",
+                "payment_method": body.get("pm", "pm_card_visa"),
+                "confirm": True,
+            },
             options={"idempotency_key": body["order"]} if "order" in body else {},
         )
     except stripe.CardError as exc:
@@ -95,11 +99,19 @@ def subscribe(body: dict[str, Any]) -> dict[str, Any]:
     )
     sub = client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": price.id}]})
     session = client.v1.checkout.sessions.create(
-        params={"mode": "subscription", "customer": customer.id, "line_items": [{"price": price.id, "quantity": 1}],
-                "success_url": "https://app.example/ok"}
+        params={
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "success_url": "https://app.example/ok",
+        }
     )
-    return {"subscription": sub.id, "status": sub.status, "checkout_url": session.url,
-            "amount": sub["items"]["data"][0]["price"]["unit_amount"]}
+    return {
+        "subscription": sub.id,
+        "status": sub.status,
+        "checkout_url": session.url,
+        "amount": sub["items"]["data"][0]["price"]["unit_amount"],
+    }
 
 
 @app.post("/subscriptions/{sub_id}/cancel")

@@ -32,8 +32,9 @@ def fetch_sync(lib: str, url: str) -> tuple[int, str]:
             r2 = client2.post(url, json={"via": lib})
         return r2.status_code, r2.text
     if lib == "urllib":
-        req = urllib.request.Request(url, data=json.dumps({"via": lib}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url, data=json.dumps({"via": lib}).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req) as resp:
             return resp.status, resp.read().decode()
     raise ValueError(lib)

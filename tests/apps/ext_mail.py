@@ -25,7 +25,8 @@ def join_waitlist(body: dict[str, Any]) -> dict[str, Any]:
     try:
         client.contacts.create_contact(email=body["email"], attributes={"SOURCE": "waitlist"})
         sent = client.transactional_emails.send_transac_email(
-            to=[{"email": body["email"], "name": body.get("name", "")}], template_id=WELCOME_TEMPLATE,
+            to=[{"email": body["email"], "name": body.get("name", "")}],
+            template_id=WELCOME_TEMPLATE,
             params={"name": body.get("name", "")},
         )
     except brevo.core.api_error.ApiError as exc:
@@ -37,7 +38,9 @@ def join_waitlist(body: dict[str, Any]) -> dict[str, Any]:
 async def join_waitlist_async(body: dict[str, Any]) -> dict[str, Any]:
     client = brevo.AsyncBrevo(api_key=BREVO_API_KEY)
     sent = await client.transactional_emails.send_transac_email(
-        to=[{"email": body["email"]}], subject="Welcome", html_content="<p>Hi</p>",
+        to=[{"email": body["email"]}],
+        subject="Welcome",
+        html_content="<p>Hi</p>",
         sender={"email": "team@app.example"},
     )
     return {"message_id": sent.message_id}
@@ -46,9 +49,15 @@ async def join_waitlist_async(body: dict[str, Any]) -> dict[str, Any]:
 @app.post("/api/invite")
 def invite(body: dict[str, Any]) -> dict[str, Any]:
     response = requests.post(
-        "https://api.brevo.com/v3/smtp/email", headers={"api-key": BREVO_API_KEY}, timeout=5,
-        json={"to": [{"email": body["email"]}], "subject": "You're invited", "htmlContent": "<p>Join us</p>",
-              "sender": {"email": "team@app.example"}},
+        "https://api.brevo.com/v3/smtp/email",
+        headers={"api-key": BREVO_API_KEY},
+        timeout=5,
+        json={
+            "to": [{"email": body["email"]}],
+            "subject": "You're invited",
+            "htmlContent": "<p>Join us</p>",
+            "sender": {"email": "team@app.example"},
+        },
     )
     return {"status": response.status_code}
 
@@ -56,7 +65,8 @@ def invite(body: dict[str, Any]) -> dict[str, Any]:
 @app.post("/api/github/connect")
 def connect_github(body: dict[str, Any]) -> dict[str, Any]:
     token = httpx.post(
-        "https://github.com/login/oauth/access_token", headers={"Accept": "application/json"},
+        "https://github.com/login/oauth/access_token",
+        headers={"Accept": "application/json"},
         data={"client_id": GITHUB_CLIENT_ID, "client_secret": "shh", "code": body["code"]},
     ).json()
     if "access_token" not in token:
@@ -67,9 +77,13 @@ def connect_github(body: dict[str, Any]) -> dict[str, Any]:
         repo = gh.get(f"/repos/{body['repo']}")
         if repo.status_code == 404:
             raise HTTPException(404, "no such repository")
-        hook = gh.post(f"/repos/{body['repo']}/hooks", json={
-            "config": {"url": "https://app.example/api/webhooks/github", "content_type": "json"},
-            "events": ["push"]}).json()
+        hook = gh.post(
+            f"/repos/{body['repo']}/hooks",
+            json={
+                "config": {"url": "https://app.example/api/webhooks/github", "content_type": "json"},
+                "events": ["push"],
+            },
+        ).json()
         issue = gh.post(f"/repos/{body['repo']}/issues", json={"title": "Connected to app"}).json()
     return {"login": user["login"], "hook": hook["id"], "issue": issue["number"]}
 

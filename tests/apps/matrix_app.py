@@ -18,15 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-SCHEMA = """
-CREATE TABLE projects (
-    id serial PRIMARY KEY,
-    owner text NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    retries integer NOT NULL DEFAULT 0
-);
-"""
+# Its table is matrix_expected.SCHEMA.
 
 _engine = None
 
@@ -91,8 +83,9 @@ async def create_project(body: ProjectIn, user: User, db: Db) -> ProjectOut:
 
 
 @router.get("", response_model=list[ProjectOut])
-def list_projects(user: User, db: Db, limit: int = Query(10, ge=1, le=100), kind: Kind | None = None
-                  ) -> list[ProjectOut]:
+def list_projects(
+    user: User, db: Db, limit: int = Query(10, ge=1, le=100), kind: Kind | None = None
+) -> list[ProjectOut]:
     sql = "SELECT id, name, kind FROM projects WHERE owner = :o"
     if kind is not None:
         sql += " AND kind = :k"
@@ -101,8 +94,9 @@ def list_projects(user: User, db: Db, limit: int = Query(10, ge=1, le=100), kind
 
 
 def _project(db: Session, user: str, project_id: int) -> ProjectOut:
-    row = db.execute(text("SELECT id, name, kind FROM projects WHERE id = :i AND owner = :o"),
-                     {"i": project_id, "o": user}).first()
+    row = db.execute(
+        text("SELECT id, name, kind FROM projects WHERE id = :i AND owner = :o"), {"i": project_id, "o": user}
+    ).first()
     if row is None:
         raise HTTPException(404, "project not found")
     return ProjectOut(id=row.id, name=row.name, kind=Kind(row.kind))

@@ -29,8 +29,9 @@ def _user(creds: HTTPAuthorizationCredentials | None, *, verify_exp: bool = True
         raise HTTPException(401, "not authenticated")
     try:
         if verify:
-            claims = jwt.decode(creds.credentials, os.environ["SECRET_KEY"], algorithms=["HS256"],
-                                options={"verify_exp": verify_exp})
+            claims = jwt.decode(
+                creds.credentials, os.environ["SECRET_KEY"], algorithms=["HS256"], options={"verify_exp": verify_exp}
+            )
         else:
             claims = jwt.decode(creds.credentials, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -63,8 +64,9 @@ class WaitlistIn(BaseModel):
 
 
 def _find(db: Any, user: str, project_id: int) -> Any:
-    return db.execute(text("SELECT id, name, kind FROM projects WHERE id = :i AND owner = :o"),
-                      {"i": project_id, "o": user}).first()
+    return db.execute(
+        text("SELECT id, name, kind FROM projects WHERE id = :i AND owner = :o"), {"i": project_id, "o": user}
+    ).first()
 
 
 def _owned(db: Any, user: str, project_id: int) -> Any:
@@ -79,15 +81,18 @@ router = APIRouter(prefix="/api")
 
 @router.post("/projects", status_code=201, response_model=ProjectOut)
 async def create_project(body: ProjectIn, user: User, db: Db) -> ProjectOut:
-    row = db.execute(text("INSERT INTO projects (owner, name, kind) VALUES (:o, :n, :k) RETURNING id"),
-                     {"o": user, "n": body.name, "k": body.kind.value}).one()
+    row = db.execute(
+        text("INSERT INTO projects (owner, name, kind) VALUES (:o, :n, :k) RETURNING id"),
+        {"o": user, "n": body.name, "k": body.kind.value},
+    ).one()
     return ProjectOut(id=row.id, name=body.name, kind=body.kind)
 
 
 @router.get("/projects", response_model=list[ProjectOut])
 def list_projects(user: User, db: Db, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[ProjectOut]:
-    rows = db.execute(text("SELECT id, name, kind FROM projects WHERE owner = :o ORDER BY id LIMIT :l"),
-                      {"o": user, "l": limit})
+    rows = db.execute(
+        text("SELECT id, name, kind FROM projects WHERE owner = :o ORDER BY id LIMIT :l"), {"o": user, "l": limit}
+    )
     return [ProjectOut(id=r.id, name=r.name, kind=Kind(r.kind)) for r in rows]
 
 
@@ -98,8 +103,9 @@ def get_project(project_id: int, user: User, db: Db) -> ProjectOut | None:
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectOut)
-def rename_project(project_id: int, body: ProjectPatch, user: Annotated[str, Depends(patch_user)],
-                   db: Db) -> ProjectOut:
+def rename_project(
+    project_id: int, body: ProjectPatch, user: Annotated[str, Depends(patch_user)], db: Db
+) -> ProjectOut:
     row = _owned(db, user, project_id)
     db.execute(text("UPDATE projects SET name = :n WHERE id = :i"), {"n": body.name, "i": project_id})
     return ProjectOut(id=row.id, name=body.name, kind=Kind(row.kind))
@@ -112,6 +118,7 @@ def delete_project(project_id: int, user: User, db: Db) -> None:
 
 
 if BUGS:
+
     @router.post("/projects/{project_id}/publish")
     def publish_project(project_id: int, db: Db) -> dict[str, Any]:
         row = db.execute(text("SELECT id FROM projects WHERE id = :i"), {"i": project_id}).first()
@@ -119,6 +126,7 @@ if BUGS:
             raise HTTPException(404, "project not found")
         return {"id": row.id, "published": True}
 else:
+
     @router.post("/projects/{project_id}/publish")
     def publish_project(project_id: int, user: User, db: Db) -> dict[str, Any]:
         row = _owned(db, user, project_id)

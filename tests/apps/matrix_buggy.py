@@ -23,8 +23,9 @@ bearer = HTTPBearer()
 
 def user_ignoring_expiry(creds: Annotated[HTTPAuthorizationCredentials, Depends(bearer)]) -> str:
     try:
-        claims = jwt.decode(creds.credentials, os.environ["SECRET_KEY"], algorithms=["HS256"],
-                            options={"verify_exp": False})
+        claims = jwt.decode(
+            creds.credentials, os.environ["SECRET_KEY"], algorithms=["HS256"], options={"verify_exp": False}
+        )
     except jwt.PyJWTError:
         raise HTTPException(401, "bad token") from None
     return str(claims["sub"])

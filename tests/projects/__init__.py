@@ -14,14 +14,21 @@ PROJECTS = Path(__file__).parent
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 
 
-def xaio(*args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None,
-         timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def xaio(
+    *args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """``xaio ARGS`` in a child process (``python -m pytest_xaio.cli``, what the console script runs);
     ``env`` values of None unset that variable."""
     child_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "pytest_xaio.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False,
-                          env={k: v for k, v in child_env.items() if v is not None})
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_xaio.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={k: v for k, v in child_env.items() if v is not None},
+    )
 
 
 def copy_project(name: str, tmp_path: Path) -> Path:
@@ -42,8 +49,15 @@ def run_generated_tests(project: Path, *paths: str) -> subprocess.CompletedProce
     use is not provided by the plugin yet (other parts of the plugin land separately)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("XAIO_") or k == "XAIO_CACHE_DIR"}
     env.pop("PYTEST_ADDOPTS", None)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *paths],
-                            cwd=project, capture_output=True, text=True, timeout=600, check=False, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *paths],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
+    )
     for line in result.stdout.splitlines():
         if "fixture 'xaio_" in line and "not found" in line:
             pytest.skip(f"the plugin does not provide this yet: {line.strip()}")

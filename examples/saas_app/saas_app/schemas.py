@@ -43,8 +43,13 @@ Text = Annotated[str, AfterValidator(_storable)]
 
 Email = Annotated[
     Text,
-    StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254,
-                      pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$",
+    ),
 ]
 
 

@@ -16,8 +16,18 @@ from psycopg.rows import dict_row
 TEST_PASSWORD = "correct horse battery staple"
 
 _USER_COLUMNS = {
-    "email", "name", "password_hash", "is_active", "is_superuser", "plan", "stripe_customer_id",
-    "stripe_subscription_id", "subscription_status", "trial_ends_at", "last_login_at", "welcome_email_sent_at",
+    "email",
+    "name",
+    "password_hash",
+    "is_active",
+    "is_superuser",
+    "plan",
+    "stripe_customer_id",
+    "stripe_subscription_id",
+    "subscription_status",
+    "trial_ends_at",
+    "last_login_at",
+    "welcome_email_sent_at",
 }
 _numbers = itertools.count(1)
 _password_hash: str | None = None

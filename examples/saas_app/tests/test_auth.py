@@ -38,18 +38,20 @@ def test_an_email_registers_once_whatever_its_case(xaio_anon_client, xaio_user, 
     assert brevo_fake.outbox == []
 
 
-@pytest.mark.parametrize("body", [
-    {"email": "not-an-email", "password": "long enough"},
-    {"email": "short@example.com", "password": "short"},
-    {"password": "long enough"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not-an-email", "password": "long enough"},
+        {"email": "short@example.com", "password": "short"},
+        {"password": "long enough"},
+    ],
+)
 def test_invalid_signups_are_400(xaio_anon_client, body):
     assert xaio_anon_client.post("/api/auth/register", json=body).status_code == 400
 
 
 def test_login_returns_a_token_the_app_accepts(xaio_anon_client, xaio_user):
-    response = xaio_anon_client.post("/api/auth/login", json={"email": xaio_user.email,
-                                                              "password": xaio_user.password})
+    response = xaio_anon_client.post("/api/auth/login", json={"email": xaio_user.email, "password": xaio_user.password})
 
     assert response.status_code == 200
     assert response.json()["token_type"] == "bearer"

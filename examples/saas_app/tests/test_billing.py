@@ -1,8 +1,7 @@
 """Stripe Checkout through the real stripe SDK, answered by the in-process Stripe fake."""
 
 
-def test_checkout_creates_the_customer_once_and_a_subscription_session(xaio_client, xaio_user, stripe_fake,
-                                                                        xaio_db):
+def test_checkout_creates_the_customer_once_and_a_subscription_session(xaio_client, xaio_user, stripe_fake, xaio_db):
     first = xaio_client.post("/api/billing/checkout", json={"plan": "pro"})
     second = xaio_client.post("/api/billing/checkout", json={"plan": "team"})
 
@@ -42,19 +41,27 @@ def _user_row(db, user_id):
 
 
 def test_a_completed_checkout_moves_the_user_to_the_plan(stripe_fake, xaio_anon_client, xaio_user, xaio_db):
-    event = stripe_fake.event("checkout.session.completed", data={
-        "object": "checkout.session", "client_reference_id": str(xaio_user.id), "customer": "cus_checkout1",
-        "subscription": "sub_checkout1", "metadata": {"plan": "team"},
-    })
+    event = stripe_fake.event(
+        "checkout.session.completed",
+        data={
+            "object": "checkout.session",
+            "client_reference_id": str(xaio_user.id),
+            "customer": "cus_checkout1",
+            "subscription": "sub_checkout1",
+            "metadata": {"plan": "team"},
+        },
+    )
 
     assert stripe_fake.send(xaio_anon_client, event).status_code == 200
     assert _user_row(xaio_db, xaio_user.id) == ("team", "none", "cus_checkout1", "sub_checkout1")
 
 
-def test_subscription_lifecycle_events_find_the_user_by_customer_id(stripe_fake, xaio_anon_client,
-                                                                     xaio_user_factory, xaio_db):
-    user = xaio_user_factory(plan="pro", stripe_customer_id="cus_lifecycle", stripe_subscription_id="sub_1",
-                             subscription_status="active")
+def test_subscription_lifecycle_events_find_the_user_by_customer_id(
+    stripe_fake, xaio_anon_client, xaio_user_factory, xaio_db
+):
+    user = xaio_user_factory(
+        plan="pro", stripe_customer_id="cus_lifecycle", stripe_subscription_id="sub_1", subscription_status="active"
+    )
 
     failed = stripe_fake.event("invoice.payment_failed", data={"object": "invoice", "customer": "cus_lifecycle"})
     assert stripe_fake.send(xaio_anon_client, failed).status_code == 200
@@ -64,18 +71,21 @@ def test_subscription_lifecycle_events_find_the_user_by_customer_id(stripe_fake,
     assert stripe_fake.send(xaio_anon_client, paid).status_code == 200
     assert _user_row(xaio_db, user.id) == ("pro", "active", "cus_lifecycle", "sub_1")
 
-    deleted = stripe_fake.event("customer.subscription.deleted",
-                                data={"object": "subscription", "id": "sub_1", "customer": "cus_lifecycle"})
+    deleted = stripe_fake.event(
+        "customer.subscription.deleted", data={"object": "subscription", "id": "sub_1", "customer": "cus_lifecycle"}
+    )
     assert stripe_fake.send(xaio_anon_client, deleted).status_code == 200
     assert _user_row(xaio_db, user.id) == ("free", "canceled", "cus_lifecycle", None)
 
 
 def test_an_event_for_an_unknown_customer_is_acknowledged_and_recorded(stripe_fake, xaio_anon_client, xaio_db):
-    event = stripe_fake.event("payment_intent.succeeded",
-                              data={"customer": "cus_nobody", "metadata": {"user_id": "not-a-number"}})
+    event = stripe_fake.event(
+        "payment_intent.succeeded", data={"customer": "cus_nobody", "metadata": {"user_id": "not-a-number"}}
+    )
 
     assert stripe_fake.send(xaio_anon_client, event).status_code == 200
-    row = xaio_db.execute("SELECT type, processed_at IS NOT NULL FROM stripe_events WHERE id = %s",
-                          (event.id,)).fetchone()
+    row = xaio_db.execute(
+        "SELECT type, processed_at IS NOT NULL FROM stripe_events WHERE id = %s", (event.id,)
+    ).fetchone()
     assert row == ("payment_intent.succeeded", True)
     assert xaio_db.execute("SELECT count(*) FROM users WHERE subscription_status = 'active'").fetchone()[0] == 0

@@ -12,7 +12,8 @@ STATUSES = {"pending", "approved", "rejected", "waitlist", "contacted"}
 
 # PostgreSQL text cannot hold NUL at all; that is not what the CHECK is about.
 other_statuses = st.one_of(st.text(max_size=30), nasty_text(max_size=200)).filter(
-    lambda s: s not in STATUSES and "\x00" not in s)
+    lambda s: s not in STATUSES and "\x00" not in s
+)
 
 
 def test_status_accepts_exactly_the_five_values(xaio_db):

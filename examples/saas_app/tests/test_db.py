@@ -9,8 +9,17 @@ def test_schema_is_migrated_to_v075(xaio_db):
 
     assert len(versions) == 75
     assert versions[-1] == "075"
-    assert {"users", "projects", "deployments", "project_members", "project_env_vars", "project_events",
-            "github_connections", "stripe_events", "waitlist"} <= tables
+    assert {
+        "users",
+        "projects",
+        "deployments",
+        "project_members",
+        "project_env_vars",
+        "project_events",
+        "github_connections",
+        "stripe_events",
+        "waitlist",
+    } <= tables
 
 
 def test_app_reads_rows_the_test_wrote(xaio_client, xaio_user, project_factory):
@@ -49,9 +58,7 @@ def test_user_rows_come_from_the_hook(xaio_user, xaio_db):
 
 
 def test_login_with_the_test_users_password(xaio_anon_client, xaio_user):
-    response = xaio_anon_client.post(
-        "/api/auth/login", json={"email": xaio_user.email, "password": xaio_user.password}
-    )
+    response = xaio_anon_client.post("/api/auth/login", json={"email": xaio_user.email, "password": xaio_user.password})
 
     assert response.status_code == 200
     token = response.json()["access_token"]

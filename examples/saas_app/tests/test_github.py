@@ -7,16 +7,23 @@ def test_connect_a_repo_to_a_project(xaio_client, xaio_user, project_id, github_
     github_fake.add_repo("octocat/site", default_branch="trunk")
     code = github_fake.authorize()
 
-    response = xaio_client.post("/api/github/connect",
-                                json={"code": code, "repo": "octocat/site", "project_id": project_id})
+    response = xaio_client.post(
+        "/api/github/connect", json={"code": code, "repo": "octocat/site", "project_id": project_id}
+    )
 
     assert response.status_code == 201
     [hook] = github_fake.hooks["octocat/site"]
     assert hook["events"] == ["push"]
-    assert response.json() == {"id": response.json()["id"], "repo_full_name": "octocat/site",
-                               "project_id": project_id, "default_branch": "trunk", "webhook_id": hook["id"]}
-    row = xaio_db.execute("SELECT user_id, webhook_id FROM github_connections WHERE project_id = %s",
-                          (project_id,)).fetchone()
+    assert response.json() == {
+        "id": response.json()["id"],
+        "repo_full_name": "octocat/site",
+        "project_id": project_id,
+        "default_branch": "trunk",
+        "webhook_id": hook["id"],
+    }
+    row = xaio_db.execute(
+        "SELECT user_id, webhook_id FROM github_connections WHERE project_id = %s", (project_id,)
+    ).fetchone()
     assert row == (xaio_user.id, hook["id"])
 
 
@@ -45,12 +52,14 @@ def test_an_unknown_repo_is_404(xaio_client, github_fake):
     assert response.status_code == 404
 
 
-def test_someone_elses_project_is_404_before_any_github_call(xaio_client, xaio_user_factory, project_factory,
-                                                            github_fake):
+def test_someone_elses_project_is_404_before_any_github_call(
+    xaio_client, xaio_user_factory, project_factory, github_fake
+):
     theirs = project_factory(xaio_user_factory().id)
 
-    response = xaio_client.post("/api/github/connect",
-                                json={"code": "abc", "repo": "octocat/site", "project_id": theirs["id"]})
+    response = xaio_client.post(
+        "/api/github/connect", json={"code": "abc", "repo": "octocat/site", "project_id": theirs["id"]}
+    )
 
     assert response.status_code == 404
     assert github_fake.requests == []

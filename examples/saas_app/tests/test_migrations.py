@@ -36,8 +36,10 @@ def test_v075_creates_the_waitlist_and_its_undo_drops_it(xaio_migrations):
     m.execute("INSERT INTO waitlist (email, name) VALUES ('ada@example.com', 'Ada')")
     m.execute("INSERT INTO waitlist (email, status) VALUES ('bob@example.com', 'approved')")
     rows = m.execute("SELECT id, email, name, status, created_at FROM waitlist ORDER BY id").fetchall()
-    assert [(r[1], r[2], r[3]) for r in rows] == [("ada@example.com", "Ada", "pending"),
-                                                  ("bob@example.com", None, "approved")]
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("ada@example.com", "Ada", "pending"),
+        ("bob@example.com", None, "approved"),
+    ]
     assert all(isinstance(r[0], int) for r in rows)
     assert all(isinstance(r[4], datetime) and r[4].tzinfo is not None for r in rows)
     with pytest.raises(psycopg.errors.UniqueViolation):

@@ -16,26 +16,26 @@ def test_logged_in_user_creates_a_project(xaio_client, xaio_user, xaio_db):
     assert body["slug"] == "my-landing-page"
     assert body["pipeline_type"] == "static"
     assert body["published"] is False
-    members = xaio_db.execute("SELECT user_id, role FROM project_members WHERE project_id = %s",
-                              (body["id"],)).fetchall()
+    members = xaio_db.execute(
+        "SELECT user_id, role FROM project_members WHERE project_id = %s", (body["id"],)
+    ).fetchall()
     assert members == [(xaio_user.id, "owner")]
 
 
-def test_free_plan_over_its_limit_is_402(xaio_anon_client, xaio_user_factory, xaio_token, project_factory,
-                                         xaio_db):
+def test_free_plan_over_its_limit_is_402(xaio_anon_client, xaio_user_factory, xaio_token, project_factory, xaio_db):
     user = xaio_user_factory(plan="free")
     for n in range(3):
         project_factory(user.id, name=f"existing {n}")
 
-    response = xaio_anon_client.post("/api/projects", json={"name": "one too many", "pipeline_type": "docker"},
-                                     headers=_bearer(xaio_token, user))
+    response = xaio_anon_client.post(
+        "/api/projects", json={"name": "one too many", "pipeline_type": "docker"}, headers=_bearer(xaio_token, user)
+    )
 
     assert response.status_code == 402
     assert xaio_db.execute("SELECT count(*) FROM projects WHERE owner_id = %s", (user.id,)).fetchone()[0] == 3
 
 
-def test_paid_plan_is_not_held_to_the_free_limit(xaio_anon_client, xaio_user_factory, xaio_token,
-                                                 project_factory):
+def test_paid_plan_is_not_held_to_the_free_limit(xaio_anon_client, xaio_user_factory, xaio_token, project_factory):
     user = xaio_user_factory(plan="pro")
     for n in range(3):
         project_factory(user.id, name=f"existing {n}")

@@ -29,12 +29,15 @@ def test_long_text_is_cut_to_the_limit(text):
     assert len(slug) <= MAX_LENGTH
 
 
-@pytest.mark.parametrize(("text", "slug"), [
-    ("Hello, World!", "hello-world"),
-    ("Cr\u00e8me Br\u00fbl\u00e9e", "creme-brulee"),
-    ("Stra\u00dfe", "strasse"),
-    ("  --My   Project--  ", "my-project"),
-    ("\U0001f680\U0001f680", "project"),
-])
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Hello, World!", "hello-world"),
+        ("Cr\u00e8me Br\u00fbl\u00e9e", "creme-brulee"),
+        ("Stra\u00dfe", "strasse"),
+        ("  --My   Project--  ", "my-project"),
+        ("\U0001f680\U0001f680", "project"),
+    ],
+)
 def test_known_slugs(text, slug):
     assert slugify(text) == slug

@@ -26,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     from pytest_xaio import __version__
     from pytest_xaio.cli import ci, doctor, init
 
-    parser = _Parser(prog="xaio", description="pytest-xaio's helper command: set up a FastAPI project's tests, "
-                                              "CI workflows, and check what this machine offers.")
+    parser = _Parser(
+        prog="xaio",
+        description="pytest-xaio's helper command: set up a FastAPI project's tests, "
+        "CI workflows, and check what this machine offers.",
+    )
     parser.add_argument("--version", action="version", version=f"pytest-xaio {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     init.add_parser(commands)

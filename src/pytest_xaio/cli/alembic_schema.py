@@ -14,10 +14,23 @@ from pytest_xaio.cli.schema import Check, Column, Schema, Table
 __all__ = ["call_name", "read_alembic"]
 
 _SA_TYPES = {
-    "string": "text", "text": "text", "unicode": "text", "unicodetext": "text", "varchar": "text",
-    "integer": "integer", "biginteger": "bigint", "smallinteger": "smallint", "boolean": "boolean",
-    "datetime": "timestamptz", "date": "date", "uuid": "uuid", "uuidtype": "uuid", "numeric": "numeric",
-    "float": "double precision", "json": "jsonb", "jsonb": "jsonb",
+    "string": "text",
+    "text": "text",
+    "unicode": "text",
+    "unicodetext": "text",
+    "varchar": "text",
+    "integer": "integer",
+    "biginteger": "bigint",
+    "smallinteger": "smallint",
+    "boolean": "boolean",
+    "datetime": "timestamptz",
+    "date": "date",
+    "uuid": "uuid",
+    "uuidtype": "uuid",
+    "numeric": "numeric",
+    "float": "double precision",
+    "json": "jsonb",
+    "jsonb": "jsonb",
 }
 
 
@@ -127,7 +140,9 @@ def _alembic_element(schema: Schema, table: Table, node: ast.expr, source: str) 
     refs = [a for a in node.args[1:] if call_name(a) == "ForeignKey"]
     reference = _const(refs[0].args[0]) if refs and isinstance(refs[0], ast.Call) and refs[0].args else None
     table.columns[name] = Column(
-        name, sql_type, not_null=not nullable,
+        name,
+        sql_type,
+        not_null=not nullable,
         has_default=("server_default" in kwargs or (primary and sql_type in ("integer", "bigint"))),
         references=reference.split(".")[0] if reference else None,
     )

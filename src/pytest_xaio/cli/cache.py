@@ -9,12 +9,9 @@ cleared under the same lock the test sessions take, and not while a live session
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import re
 import shutil
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,8 +44,9 @@ def settings_from_project(path: Path) -> XaioSettings:
         raw = os.environ.get(opt.env_name, ini.get(opt.ini_name))
         if raw is None or raw == "":
             continue
-        values[opt.name] = str(raw).strip().lower() in ("1", "true", "yes", "on") if opt.kind == "bool" \
-            else str(raw).strip()
+        values[opt.name] = (
+            str(raw).strip().lower() in ("1", "true", "yes", "on") if opt.kind == "bool" else str(raw).strip()
+        )
     return XaioSettings.from_values(values, rootdir=str(root))
 
 
@@ -69,13 +67,24 @@ class CacheEntry:
 
 
 def cache_entries(root: Path) -> list[CacheEntry]:
+    from pytest_xaio.postgres.cluster import live_clients, running_server
+
     entries = []
     for path in sorted(root.iterdir()):
-        is_cluster = path.is_dir() and bool(_CLUSTER_DIR.match(path.name)) and any(
-            (path / name).exists() for name in _CLUSTER_FILES)
-        entries.append(CacheEntry(path, _tree_size(path), is_cluster,
-                                  _server(path) if is_cluster else None,
-                                  _clients(path) if is_cluster else []))
+        is_cluster = (
+            path.is_dir()
+            and bool(_CLUSTER_DIR.match(path.name))
+            and any((path / name).exists() for name in _CLUSTER_FILES)
+        )
+        entries.append(
+            CacheEntry(
+                path,
+                _tree_size(path),
+                is_cluster,
+                running_server(path) if is_cluster else None,
+                live_clients(path) if is_cluster else [],
+            )
+        )
     return entries
 
 
@@ -90,29 +99,8 @@ def _tree_size(path: Path) -> int:
     return total
 
 
-def _server(base: Path) -> tuple[int, int] | None:
-    from pytest_xaio.postgres.cluster import _is_postgres
-
-    try:
-        lines = (base / "data" / "postmaster.pid").read_text(errors="replace").splitlines()
-        pid, port = int(lines[0]), int(lines[3])
-    except (OSError, IndexError, ValueError):
-        return None
-    return (pid, port) if _is_postgres(pid) else None
-
-
-def _clients(base: Path) -> list[int]:
-    from pytest_xaio.postgres.cluster import _alive
-
-    try:
-        tokens = json.loads((base / "clients.json").read_text())
-    except (OSError, ValueError):
-        return []
-    pids = [int(t.split(":", 1)[0]) for t in tokens if isinstance(t, str) and t.split(":", 1)[0].isdigit()]
-    return [pid for pid in pids if _alive(pid)]
-
-
 def clear_cache(settings: XaioSettings, force: bool) -> list[str]:
+    from pytest_xaio.postgres.cluster import cluster_lock, live_clients, running_server
     from pytest_xaio.postgres.providers import cache_root
 
     root = cache_root(settings)
@@ -124,13 +112,15 @@ def clear_cache(settings: XaioSettings, force: bool) -> list[str]:
         if not entry.is_cluster:
             others += 1
             continue
-        with _locked(entry.path):
-            clients = _clients(entry.path)
+        with cluster_lock(entry.path):
+            clients = live_clients(entry.path)
             if clients and not force:
-                report.append(f"  kept    {entry.path.name}: test sessions {', '.join(map(str, clients))} are "
-                              "using it (--force stops it anyway)")
+                report.append(
+                    f"  kept    {entry.path.name}: test sessions {', '.join(map(str, clients))} are "
+                    "using it (--force stops it anyway)"
+                )
                 continue
-            server = _server(entry.path)
+            server = running_server(entry.path)
             if server is not None:
                 _stop(server[0])
                 report.append(f"  stopped the server of {entry.path.name} (pid {server[0]}, port {server[1]})")
@@ -143,28 +133,11 @@ def clear_cache(settings: XaioSettings, force: bool) -> list[str]:
     return report
 
 
-@contextlib.contextmanager
-def _locked(base: Path) -> Any:
-    # The lock Cluster.start/release take: no session starts or joins this cluster while it goes.
-    with open(base / ".lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _stop(pid: int) -> None:
-    from pytest_xaio.postgres.cluster import _is_postgres, _wait_gone
+    from pytest_xaio.postgres.cluster import stop_postmaster
 
-    # SIGINT is PostgreSQL's "fast" shutdown; escalate only if it does not finish.
-    for sig, wait in ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        _wait_gone(pid, wait)
-        if not _is_postgres(pid):
-            return
-    raise CliError(f"the PostgreSQL server with pid {pid} did not stop; stop it and run again")
+    if not stop_postmaster(pid):
+        raise CliError(f"the PostgreSQL server with pid {pid} did not stop; stop it and run again")
 
 
 def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> list[str]:
@@ -178,8 +151,9 @@ def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> lis
         raise CliError(one_line(exc)) from None
     owner = DatabaseOwner(server, settings.project, "cli")
     prefix = "xaio_" if all_projects else f"{owner.prefix}_tpl_"
-    report = [f"xaio cache clear: templates on {redact(url)}"
-              + ("" if all_projects else f" for project {owner.project!r}")]
+    report = [
+        f"xaio cache clear: templates on {redact(url)}" + ("" if all_projects else f" for project {owner.project!r}")
+    ]
     for name, mark in sorted(owner.marked_databases(prefix).items()):
         if mark.get("kind") != "template" or (not all_projects and mark.get("project") != owner.project):
             continue

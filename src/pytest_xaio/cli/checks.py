@@ -35,7 +35,12 @@ class ConstraintCase:
 
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "<>": operator.ne, "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "<>": operator.ne,
+    "!=": operator.ne,
 }
 _REJECTED_TEXT = "xaio-not-an-allowed-value"
 
@@ -52,16 +57,39 @@ def constraint_cases(schema: Schema) -> tuple[list[ConstraintCase], list[Check]]
             else:
                 cases.append(case)
     for table, column, values in schema.enum_columns():
-        cases.append(ConstraintCase(
-            table.name, column.name, "enum", tuple(values), tuple(values), (),
-            f"enum {column.type} ({', '.join(values)})", table.source))
+        cases.append(
+            ConstraintCase(
+                table.name,
+                column.name,
+                "enum",
+                tuple(values),
+                tuple(values),
+                (),
+                f"enum {column.type} ({', '.join(values)})",
+                table.source,
+            )
+        )
     patterns = _pattern_values(unread)
-    return [dataclasses.replace(c, base_row=tuple(
-        (col, v) for col, v in sorted(patterns.get(c.table, {}).items()) if col != c.column)) for c in cases], unread
+    return [
+        dataclasses.replace(
+            c, base_row=tuple((col, v) for col, v in sorted(patterns.get(c.table, {}).items()) if col != c.column)
+        )
+        for c in cases
+    ], unread
 
 
-_CANDIDATES = ("XAIO_TEST", "xaio", "xaio-test", "xaio_test", "owner/repo", "user@example.com", "x", "X", "1",
-               "https://example.com")
+_CANDIDATES = (
+    "XAIO_TEST",
+    "xaio",
+    "xaio-test",
+    "xaio_test",
+    "owner/repo",
+    "user@example.com",
+    "x",
+    "X",
+    "1",
+    "https://example.com",
+)
 
 
 def _pattern_values(checks: list[Check]) -> dict[str, dict[str, str]]:
@@ -106,13 +134,22 @@ def _analyse(check: Check, columns: set[str]) -> ConstraintCase | None:
         expr = _clean(nullable.group(2))
     described = f"CHECK ({' '.join(check.expression.split())})"
     listed = re.match(r"^(\w+)\s+IN\s*\((.*)\)$", expr, re.IGNORECASE | re.DOTALL) or re.match(
-        r"^(\w+)\s*=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[(.*)\]\s*\)?\s*\)$", expr, re.IGNORECASE | re.DOTALL)
+        r"^(\w+)\s*=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[(.*)\]\s*\)?\s*\)$", expr, re.IGNORECASE | re.DOTALL
+    )
     if listed and listed.group(1).lower() in columns:
         values = [_clean(v) for v in split_top_level(listed.group(2), ",")]
         if values and all(re.fullmatch(r"'(?:[^']|'')*'", v) for v in values):
             allowed = tuple(v[1:-1].replace("''", "'") for v in values)
-            return ConstraintCase(check.table, listed.group(1).lower(), "values", allowed, allowed,
-                                  (_REJECTED_TEXT,), described, check.source)
+            return ConstraintCase(
+                check.table,
+                listed.group(1).lower(),
+                "values",
+                allowed,
+                allowed,
+                (_REJECTED_TEXT,),
+                described,
+                check.source,
+            )
         return None
     parts = _conjuncts(expr)
     if not parts:
@@ -133,10 +170,26 @@ def _analyse(check: Check, columns: set[str]) -> ConstraintCase | None:
     if not rejects:
         return None
     if kind == "length":
-        return ConstraintCase(check.table, column, kind, (), tuple("x" * int(n) for n in accepts),
-                              tuple("x" * int(n) for n in rejects), described, check.source)
-    return ConstraintCase(check.table, column, kind, (), tuple(_num(n) for n in accepts),
-                          tuple(_num(n) for n in rejects), described, check.source)
+        return ConstraintCase(
+            check.table,
+            column,
+            kind,
+            (),
+            tuple("x" * int(n) for n in accepts),
+            tuple("x" * int(n) for n in rejects),
+            described,
+            check.source,
+        )
+    return ConstraintCase(
+        check.table,
+        column,
+        kind,
+        (),
+        tuple(_num(n) for n in accepts),
+        tuple(_num(n) for n in rejects),
+        described,
+        check.source,
+    )
 
 
 def _conjuncts(expr: str) -> list[str]:

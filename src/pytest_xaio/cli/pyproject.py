@@ -60,8 +60,11 @@ def _read_pyproject(path: Path) -> Any:
     except TOMLKitError as exc:
         raise CliError(f"{path} is not valid TOML ({exc}); fix it and run again") from None
     tool = document.get("tool", {})
-    if not isinstance(tool, dict) or not isinstance(tool.get("pytest", {}), dict) or not isinstance(
-            tool.get("pytest", {}).get("ini_options", {}), dict):
+    if (
+        not isinstance(tool, dict)
+        or not isinstance(tool.get("pytest", {}), dict)
+        or not isinstance(tool.get("pytest", {}).get("ini_options", {}), dict)
+    ):
         raise CliError(f"{path}: [tool.pytest.ini_options] is not a table; fix it and run again")
     return document
 
@@ -69,8 +72,10 @@ def _read_pyproject(path: Path) -> Any:
 def merge_ini(target: IniTarget, values: dict[str, Any], force: bool) -> list[str]:
     """Add the keys the section lacks (and replace the others with ``force``); report each decision."""
     if target.document is None:
-        lines = [f"{target.path.name} holds pytest's settings, so pyproject.toml was not changed; "
-                 f"add these lines to its pytest section:"]
+        lines = [
+            f"{target.path.name} holds pytest's settings, so pyproject.toml was not changed; "
+            f"add these lines to its pytest section:"
+        ]
         for key, value in values.items():
             if isinstance(value, list):
                 lines.append(f"    {key} =" + "".join(f"\n        {item}" for item in value))

@@ -25,8 +25,9 @@ def _lit(value: Value | bool) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
-def _seq(values: list[str] | tuple[Value, ...], indent: str, opener: str = "[", closer: str = "]",
-         before: int = 0) -> str:
+def _seq(
+    values: list[str] | tuple[Value, ...], indent: str, opener: str = "[", closer: str = "]", before: int = 0
+) -> str:
     """A literal list, on one line when it fits in 88 columns after ``before`` characters."""
     items = [_lit(v) for v in values]
     one_line = opener + ", ".join(items) + (closer if len(items) != 1 or opener != "(" else "," + closer)
@@ -40,8 +41,10 @@ def render_endpoints(webhooks: list[str] | None = None) -> str:
     marker = "@pytest.mark.endpoint_matrix"
     if webhooks:
         # A webhook answers only a correctly signed payload, which a generated body cannot be.
-        marker = (f"# Webhooks need a signed payload: test them with the fakes' signed events.\n"
-                  f"@pytest.mark.endpoint_matrix(exclude={_seq(webhooks, '', '[', ']', 38)})")
+        marker = (
+            f"# Webhooks need a signed payload: test them with the fakes' signed events.\n"
+            f"@pytest.mark.endpoint_matrix(exclude={_seq(webhooks, '', '[', ']', 38)})"
+        )
     return f'''"""The endpoint matrix: one case per route and expected status.
 
 {_HEADER} `pytest --collect-only -q` lists the cases;
@@ -75,14 +78,14 @@ def render_migrations(info: ProjectInfo) -> str | None:
     out.append(f"TABLES = {_seq(tables, '')}")
     if can_undo:
         out.append(f"CREATED_BY_HEAD = {_seq(created, '')}")
-    out.append('''
+    out.append("""
 
 def test_upgrade_to_head(xaio_migrations):
     xaio_migrations.upgrade(to=HEAD)
     for table in TABLES:
-        assert xaio_migrations.table_exists(table), table''')
+        assert xaio_migrations.table_exists(table), table""")
     if can_undo:
-        out.append('''
+        out.append("""
 
 def test_head_migration_rolls_back(xaio_migrations):
     xaio_migrations.upgrade(to=HEAD)
@@ -91,7 +94,7 @@ def test_head_migration_rolls_back(xaio_migrations):
         assert not xaio_migrations.table_exists(table), table
     xaio_migrations.upgrade(to=HEAD)
     for table in CREATED_BY_HEAD:
-        assert xaio_migrations.table_exists(table), table''')
+        assert xaio_migrations.table_exists(table), table""")
     return "\n".join(out) + "\n"
 
 
@@ -131,9 +134,11 @@ def render_constraints(cases: list[ConstraintCase]) -> str | None:
                 lines.append(f"    for value in {_seq(values, '    ', '(', ')', 17)}:")
                 lines.append(_call("        ", helper, f"{args}, value{base}"))
         bodies.append("\n".join(lines))
-    head = ('"""Constraint tests: one per CHECK constraint and enum column in the migrations.\n\n'
-            f"{_HEADER} Rows go through the test's own transaction, so\nnothing stays behind.\n\"\"\"\n\n"
-            f"from pytest_xaio.db import {', '.join(sorted(helpers))}\n")
+    head = (
+        '"""Constraint tests: one per CHECK constraint and enum column in the migrations.\n\n'
+        f'{_HEADER} Rows go through the test\'s own transaction, so\nnothing stays behind.\n"""\n\n'
+        f"from pytest_xaio.db import {', '.join(sorted(helpers))}\n"
+    )
     return head + "".join(f"\n\n{body}\n" for body in bodies)
 
 
@@ -158,8 +163,10 @@ def render_conftest(info: ProjectInfo, notes: list[str]) -> str:
     doc = f'"""Fixtures and pytest-xaio hooks for this project\'s tests.\n\n{_HEADER}\n"""\n'
     table = user_table(info)
     if table is None:
-        notes.append("no users table in the migrations: tests/conftest.py has no pytest_xaio_create_user "
-                     "hook, so tokens carry a fixed sub and no user row is made")
+        notes.append(
+            "no users table in the migrations: tests/conftest.py has no pytest_xaio_create_user "
+            "hook, so tokens carry a fixed sub and no user row is made"
+        )
         return doc
     values: list[str] = []
     imports: set[str] = set()
@@ -201,11 +208,14 @@ def _user_value(info: ProjectInfo, table: Table, column: Column, notes: list[str
     if not column.not_null or column.has_default:
         return None
     enum = info.schema.enums.get(type_)
-    allowed = [c for c in table.checks.values() if re.search(rf"\b{re.escape(name)}\b\s+IN\s*\(", c.expression,
-                                                               re.IGNORECASE)]
+    allowed = [
+        c for c in table.checks.values() if re.search(rf"\b{re.escape(name)}\b\s+IN\s*\(", c.expression, re.IGNORECASE)
+    ]
     if column.references:
-        notes.append(f"users.{name} must reference a {column.references} row: add it to the "
-                     "pytest_xaio_create_user hook in tests/conftest.py")
+        notes.append(
+            f"users.{name} must reference a {column.references} row: add it to the "
+            "pytest_xaio_create_user hook in tests/conftest.py"
+        )
         return None
     if enum:
         return _lit(enum[0])
@@ -222,6 +232,8 @@ def _user_value(info: ProjectInfo, table: Table, column: Column, notes: list[str
         return "0"
     if type_.startswith(("timestamp", "date")):
         return "datetime.datetime.now(datetime.timezone.utc)"
-    notes.append(f"users.{name} ({type_}) is required and has no default: give it a value in the "
-                 "pytest_xaio_create_user hook in tests/conftest.py")
+    notes.append(
+        f"users.{name} ({type_}) is required and has no default: give it a value in the "
+        "pytest_xaio_create_user hook in tests/conftest.py"
+    )
     return None

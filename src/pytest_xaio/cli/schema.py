@@ -82,7 +82,7 @@ def split_statements(text: str) -> list[str]:
                         continue
                     break
                 end += 1
-            buf.append(text[i:end + 1])
+            buf.append(text[i : end + 1])
             i = end + 1
             continue
         dollar = re.match(r"\$[A-Za-z_]*\$", text[i:])
@@ -114,19 +114,26 @@ def read_sql_files(files: list[Path]) -> Schema:
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))?'
 _CREATE_TABLE = re.compile(
     rf"^CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:UNLOGGED\s+|TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    rf"({_IDENT})\s*\(", re.IGNORECASE | re.DOTALL)
-_ALTER_TABLE = re.compile(rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_IDENT})\s+(.*)$",
-                          re.IGNORECASE | re.DOTALL)
-_DROP_TABLE = re.compile(r"^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(.*?)(?:\s+(?:CASCADE|RESTRICT))?$",
-                         re.IGNORECASE | re.DOTALL)
+    rf"({_IDENT})\s*\(",
+    re.IGNORECASE | re.DOTALL,
+)
+_ALTER_TABLE = re.compile(
+    rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_IDENT})\s+(.*)$", re.IGNORECASE | re.DOTALL
+)
+_DROP_TABLE = re.compile(
+    r"^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(.*?)(?:\s+(?:CASCADE|RESTRICT))?$", re.IGNORECASE | re.DOTALL
+)
 _CREATE_ENUM = re.compile(rf"^CREATE\s+TYPE\s+({_IDENT})\s+AS\s+ENUM\s*\((.*)\)$", re.IGNORECASE | re.DOTALL)
-_ALTER_ENUM = re.compile(rf"^ALTER\s+TYPE\s+({_IDENT})\s+ADD\s+VALUE\s+(?:IF\s+NOT\s+EXISTS\s+)?'((?:[^']|'')*)'",
-                         re.IGNORECASE)
-_DROP_TYPE = re.compile(r"^DROP\s+TYPE\s+(?:IF\s+EXISTS\s+)?(.*?)(?:\s+(?:CASCADE|RESTRICT))?$",
-                        re.IGNORECASE | re.DOTALL)
+_ALTER_ENUM = re.compile(
+    rf"^ALTER\s+TYPE\s+({_IDENT})\s+ADD\s+VALUE\s+(?:IF\s+NOT\s+EXISTS\s+)?'((?:[^']|'')*)'", re.IGNORECASE
+)
+_DROP_TYPE = re.compile(
+    r"^DROP\s+TYPE\s+(?:IF\s+EXISTS\s+)?(.*?)(?:\s+(?:CASCADE|RESTRICT))?$", re.IGNORECASE | re.DOTALL
+)
 _CONSTRAINT_WORDS = ("CONSTRAINT", "CHECK", "PRIMARY", "UNIQUE", "FOREIGN", "EXCLUDE", "LIKE")
-_TYPE_END = re.compile(r"\s(?:NOT|NULL|DEFAULT|CHECK|REFERENCES|PRIMARY|UNIQUE|CONSTRAINT|GENERATED|COLLATE)\b",
-                       re.IGNORECASE)
+_TYPE_END = re.compile(
+    r"\s(?:NOT|NULL|DEFAULT|CHECK|REFERENCES|PRIMARY|UNIQUE|CONSTRAINT|GENERATED|COLLATE)\b", re.IGNORECASE
+)
 
 
 def _apply_statement(schema: Schema, sql: str, source: str) -> None:
@@ -195,12 +202,18 @@ def _add_column(table: Table, definition: str, source: str) -> None:
     end = _TYPE_END.search(rest)
     type_ = (rest[: end.start()] if end else rest).strip().lower()
     upper = rest.upper()
-    has_default = (" DEFAULT " in upper + " " or " GENERATED " in upper
-                   or type_ in ("serial", "bigserial", "smallserial", "serial4", "serial8"))
+    has_default = (
+        " DEFAULT " in upper + " "
+        or " GENERATED " in upper
+        or type_ in ("serial", "bigserial", "smallserial", "serial4", "serial8")
+    )
     ref = re.search(rf"\sREFERENCES\s+({_IDENT})", rest, re.IGNORECASE)
     table.columns[name] = Column(
-        name, type_, not_null=bool(re.search(r"\sNOT\s+NULL\b|\sPRIMARY\s+KEY\b", rest, re.IGNORECASE)),
-        has_default=has_default, references=_unqualify(ref.group(1)) if ref else None,
+        name,
+        type_,
+        not_null=bool(re.search(r"\sNOT\s+NULL\b|\sPRIMARY\s+KEY\b", rest, re.IGNORECASE)),
+        has_default=has_default,
+        references=_unqualify(ref.group(1)) if ref else None,
     )
     for m in re.finditer(rf"(?:CONSTRAINT\s+({_IDENT})\s+)?CHECK\s*\(", rest, re.IGNORECASE):
         expression, _ = _parenthesized(rest, m.end() - 1)
@@ -284,9 +297,9 @@ def _parenthesized(text: str, open_index: int) -> tuple[str, int]:
         elif ch == ")":
             depth -= 1
             if depth == 0:
-                return text[open_index + 1:i], i + 1
+                return text[open_index + 1 : i], i + 1
         i += 1
-    return text[open_index + 1:], len(text)
+    return text[open_index + 1 :], len(text)
 
 
 def split_top_level(text: str, separator: str) -> list[str]:
@@ -318,4 +331,5 @@ def _string_list(text: str) -> list[str]:
 def _words(expression: str) -> set[str]:
     without_strings = re.sub(r"'(?:[^']|'')*'", " ", expression)
     return {w.lower() for w in re.findall(r"[A-Za-z_][\w$]*", without_strings)} | {
-        w for w in re.findall(r'"([^"]+)"', without_strings)}
+        w for w in re.findall(r'"([^"]+)"', without_strings)
+    }

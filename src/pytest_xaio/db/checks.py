@@ -78,12 +78,26 @@ def check_items(session: pytest.Session, source: MigrationSource) -> list[pytest
         for i, m in enumerate(source.sql):
             if m.undo is not None:
                 previous = source.sql[i - 1].version if i else "base"
-                items.append(MigrationCheck.from_parent(parent, name=f"round-trip[{m.label}]", check="round-trip",
-                                                        source=source, step=(m.version, previous, m.label)))
+                items.append(
+                    MigrationCheck.from_parent(
+                        parent,
+                        name=f"round-trip[{m.label}]",
+                        check="round-trip",
+                        source=source,
+                        step=(m.version, previous, m.label),
+                    )
+                )
     else:
         for rev, down, path in alembic_revisions(source):
-            items.append(MigrationCheck.from_parent(parent, name=f"round-trip[{rev}]", check="round-trip",
-                                                    source=source, step=(rev, down or "base", f"{rev} ({path.name})")))
+            items.append(
+                MigrationCheck.from_parent(
+                    parent,
+                    name=f"round-trip[{rev}]",
+                    check="round-trip",
+                    source=source,
+                    step=(rev, down or "base", f"{rev} ({path.name})"),
+                )
+            )
         items.append(MigrationCheck.from_parent(parent, name="models-match", check="models-match", source=source))
     return items
 
@@ -101,28 +115,39 @@ def _single_head(item: MigrationCheck) -> None:
                 match = pattern.match(file.name)
                 if match:
                     into.setdefault(version_key(match["version"]), []).append(file.name)
-        problems += [f"{len(f)} migrations share version {'.'.join(map(str, k))}: {', '.join(f)}"
-                     for k, f in sorted(versions.items()) if len(f) > 1]
-        problems += [f"{', '.join(f)} undoes a version that has no V file" for k, f in sorted(undo.items())
-                     if k not in versions]
+        problems += [
+            f"{len(f)} migrations share version {'.'.join(map(str, k))}: {', '.join(f)}"
+            for k, f in sorted(versions.items())
+            if len(f) > 1
+        ]
+        problems += [
+            f"{', '.join(f)} undoes a version that has no V file" for k, f in sorted(undo.items()) if k not in versions
+        ]
         simple = sorted(k[0] for k in versions if len(k) == 1)
         # Gaps only mean something in a counted sequence (V001, V002...), not in timestamp versions.
         if simple and simple[-1] - simple[0] + 1 <= 2 * len(simple):
             missing = sorted(set(range(simple[0], simple[-1] + 1)) - set(simple))
             if missing:
-                problems.append("versions are missing between the first and the last migration: "
-                                + ", ".join(f"{n:0{len(source.sql[0].version)}d}" for n in missing[:20]))
-        stray = [f.name for f in source.path.iterdir() if f.suffix == ".sql" and not _VERSIONED.match(f.name)
-                 and not _UNDO.match(f.name)]
+                problems.append(
+                    "versions are missing between the first and the last migration: "
+                    + ", ".join(f"{n:0{len(source.sql[0].version)}d}" for n in missing[:20])
+                )
+        stray = [
+            f.name
+            for f in source.path.iterdir()
+            if f.suffix == ".sql" and not _VERSIONED.match(f.name) and not _UNDO.match(f.name)
+        ]
         if stray:
             problems.append(f"files that are not migrations (want V<version>__<name>.sql): {', '.join(sorted(stray))}")
     else:
         heads = alembic_heads(source)
         if len(heads) != 1:
             files = {rev: path.name for rev, _down, path in alembic_revisions(source)}
-            problems.append(f"Alembic has {len(heads)} heads: "
-                            + ", ".join(f"{h} ({files.get(h, '?')})" for h in heads)
-                            + "; run `alembic merge heads`")
+            problems.append(
+                f"Alembic has {len(heads)} heads: "
+                + ", ".join(f"{h} ({files.get(h, '?')})" for h in heads)
+                + "; run `alembic merge heads`"
+            )
     if problems:
         raise MigrationCheckFailed("\n".join(problems))
 
@@ -145,15 +170,17 @@ def _upgrade_from_empty(item: MigrationCheck) -> None:
                 try:
                     migrator.upgrade(to=m.version)
                 except MigrationError as exc:
-                    raise MigrationCheckFailed(f"{m.label} ({m.path.name}) fails on a database migrated to the "
-                                               f"version before it:\n  {exc}") from exc
+                    raise MigrationCheckFailed(
+                        f"{m.label} ({m.path.name}) fails on a database migrated to the version before it:\n  {exc}"
+                    ) from exc
         else:
             for rev, _down, path in alembic_revisions(item.source):
                 try:
                     migrator.upgrade(to=rev)
                 except MigrationError as exc:
-                    raise MigrationCheckFailed(f"revision {rev} ({path.name}) fails on a database migrated to "
-                                               f"the revision before it:\n  {exc}") from exc
+                    raise MigrationCheckFailed(
+                        f"revision {rev} ({path.name}) fails on a database migrated to the revision before it:\n  {exc}"
+                    ) from exc
 
 
 def _schema_diff(a: list[str], b: list[str], a_name: str, b_name: str) -> str:
@@ -207,16 +234,20 @@ def _round_trip_in(migrator: Any, version: str, previous: str, label: str) -> No
         raise MigrationCheckFailed(f"{label}: {exc}") from exc
     undone = migrator.dump()
     if undone != before:
-        raise MigrationCheckFailed(f"undoing {label} does not restore the schema before it:\n"
-                                   + _schema_diff(before, undone, "before", "after undo"))
+        raise MigrationCheckFailed(
+            f"undoing {label} does not restore the schema before it:\n"
+            + _schema_diff(before, undone, "before", "after undo")
+        )
     try:
         migrator.upgrade(to=version)
     except MigrationError as exc:
         raise MigrationCheckFailed(f"{label} fails when applied again after its undo: {exc}") from exc
     again = migrator.dump()
     if again != after:
-        raise MigrationCheckFailed(f"{label} applied again after its undo gives another schema:\n"
-                                   + _schema_diff(after, again, "first upgrade", "second upgrade"))
+        raise MigrationCheckFailed(
+            f"{label} applied again after its undo gives another schema:\n"
+            + _schema_diff(after, again, "first upgrade", "second upgrade")
+        )
 
 
 def _models_match(item: MigrationCheck) -> None:
@@ -241,7 +272,8 @@ def _models_match(item: MigrationCheck) -> None:
                 raise MigrationCheckFailed(
                     "the models and the migrations disagree (autogenerate would write a new revision):\n"
                     + "\n".join(f"  {line}" for line in lines)
-                    + "\n  fix: write a migration for these changes, or change the models") from None
+                    + "\n  fix: write a migration for these changes, or change the models"
+                ) from None
             except CommandError as exc:
                 if "MetaData" in str(exc) or "target_metadata" in str(exc):
                     pytest.skip(f"models-match needs target_metadata in Alembic's env.py: {exc}")

@@ -21,8 +21,11 @@ __all__ = ["allowed_values", "assert_accepts", "assert_rejects"]
 _counter = itertools.count(1)
 Parents = list[tuple[str, dict[str, Any]]]
 _ERROR_NAMES = {
-    "check": "CheckViolation", "unique": "UniqueViolation", "not_null": "NotNullViolation",
-    "foreign_key": "ForeignKeyViolation", "exclusion": "ExclusionViolation",
+    "check": "CheckViolation",
+    "unique": "UniqueViolation",
+    "not_null": "NotNullViolation",
+    "foreign_key": "ForeignKeyViolation",
+    "exclusion": "ExclusionViolation",
 }
 
 
@@ -120,7 +123,9 @@ def allowed_values(db: Any, table: str, column: str) -> list[str]:
 def _allowed(db: _Db, table: str, column: str) -> list[str] | None:
     labels = db.rows(
         "SELECT e.enumlabel FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid "
-        "WHERE a.attrelid = %s::regclass AND a.attname = %s ORDER BY e.enumsortorder", (_ident(table), column))
+        "WHERE a.attrelid = %s::regclass AND a.attname = %s ORDER BY e.enumsortorder",
+        (_ident(table), column),
+    )
     if labels:
         return [r[0] for r in labels]
     for con in _constraints(db, table):
@@ -159,9 +164,16 @@ class _Rows:
 
 # Text that Postgres casts to these types (psycopg sends str untyped, so the column's type wins).
 _LITERALS: dict[str, Any] = {
-    "inet": "127.0.0.1", "cidr": "10.0.0.0/8", "macaddr": "08:00:2b:01:02:03", "interval": "1 day",
-    "time without time zone": "12:00", "time with time zone": "12:00+00", "bytea": b"xaio", "point": "(0,0)",
-    "tsvector": "xaio", "xml": "<x/>",
+    "inet": "127.0.0.1",
+    "cidr": "10.0.0.0/8",
+    "macaddr": "08:00:2b:01:02:03",
+    "interval": "1 day",
+    "time without time zone": "12:00",
+    "time with time zone": "12:00+00",
+    "bytea": b"xaio",
+    "point": "(0,0)",
+    "tsvector": "xaio",
+    "xml": "<x/>",
 }
 
 
@@ -191,14 +203,14 @@ def _value_for(col: schema.Column, allowed: list[str] | None) -> Any:
     if t.endswith("[]"):
         return []
     name = col.name.lower()
-    text = f"xaio{n}@example.com" if "email" in name else f"https://example.com/{n}" if "url" in name \
-        else f"xaio-{n}"
+    text = f"xaio{n}@example.com" if "email" in name else f"https://example.com/{n}" if "url" in name else f"xaio-{n}"
     length = re.search(r"\((\d+)\)", t)
-    return text[-int(length.group(1)):] if length else text
+    return text[-int(length.group(1)) :] if length else text
 
 
-def _fill(db: _Db, table: str, given: Mapping[str, Any], parents: list[tuple[str, dict[str, Any]]],
-          depth: int = 0) -> dict[str, Any]:
+def _fill(
+    db: _Db, table: str, given: Mapping[str, Any], parents: list[tuple[str, dict[str, Any]]], depth: int = 0
+) -> dict[str, Any]:
     """A row for ``table``: the given values, plus a value for each NOT NULL column without a default."""
     row = dict(given)
     cons = _constraints(db, table)
@@ -236,8 +248,9 @@ def _parent_key(db: _Db, fk: schema.Constraint, parents: list[tuple[str, dict[st
 
 
 # --- the assertions -------------------------------------------------------------------------------
-def _attempt(db: Any, table: str, column: str, value: Any, base_row: Mapping[str, Any] | None
-             ) -> tuple[Exception | None, dict[str, Any]]:
+def _attempt(
+    db: Any, table: str, column: str, value: Any, base_row: Mapping[str, Any] | None
+) -> tuple[Exception | None, dict[str, Any]]:
     adapter = _Db(db)
     parents: list[tuple[str, dict[str, Any]]] = []
     given = dict(base_row or {})
@@ -256,8 +269,15 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}" + (f" wrapping {type(pg).__name__}" if pg is not exc else "") + f": {first}"
 
 
-def assert_rejects(db: Any, table: str, column: str, value: Any, base_row: Mapping[str, Any] | None = None,
-                   *, error: str | type[BaseException] | None = None) -> Exception:
+def assert_rejects(
+    db: Any,
+    table: str,
+    column: str,
+    value: Any,
+    base_row: Mapping[str, Any] | None = None,
+    *,
+    error: str | type[BaseException] | None = None,
+) -> Exception:
     """Assert the database refuses ``value`` in ``table.column``; returns the error it raised.
 
     ``error`` narrows what counts: ``"check"``, ``"unique"``, ``"not_null"``, ``"foreign_key"`` or
@@ -293,8 +313,7 @@ def assert_rejects(db: Any, table: str, column: str, value: Any, base_row: Mappi
         ok, wanted = isinstance(exc, error) or isinstance(pg, error), error.__name__
     if not ok:
         raise AssertionError(
-            f"{table}.{column} = {value!r} was rejected, but with {_describe(exc)}; expected {wanted}.\n"
-            f"  row: {row!r}"
+            f"{table}.{column} = {value!r} was rejected, but with {_describe(exc)}; expected {wanted}.\n  row: {row!r}"
         )
     return exc
 

@@ -40,8 +40,11 @@ def xaio_example(db: Any) -> Iterator[Any]:
         if db.isolation != "transaction":
             from pytest_xaio.errors import config_error
 
-            config_error(f"xaio_example does not work with isolation={db.isolation!r} (one clone per example "
-                         "would be far too slow)", "use isolation='transaction' (default) or 'truncate'")
+            config_error(
+                f"xaio_example does not work with isolation={db.isolation!r} (one clone per example "
+                "would be far too slow)",
+                "use isolation='transaction' (default) or 'truncate'",
+            )
         db = db.connection
     if type(db).__module__.startswith("sqlalchemy"):
         nested = db.begin_nested()

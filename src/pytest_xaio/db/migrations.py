@@ -123,8 +123,10 @@ def discover(settings: XaioSettings) -> MigrationSource:
     schema = settings.postgres.schema_sql
     schema_path = Path(settings.resolve_path(schema)) if schema else None
     if schema_path is not None and not schema_path.is_file():
-        config_error(f"xaio_schema_sql points at {schema_path}, which is not a file",
-                     "fix the path (relative paths start at the rootdir)")
+        config_error(
+            f"xaio_schema_sql points at {schema_path}, which is not a file",
+            "fix the path (relative paths start at the rootdir)",
+        )
     raw = settings.postgres.migrations
     if not raw:
         return MigrationSource("none", schema_sql=schema_path)
@@ -136,11 +138,14 @@ def discover(settings: XaioSettings) -> MigrationSource:
     if path.is_dir():
         migrations = read_sql_dir(path)
         if not migrations:
-            config_error(f"xaio_migrations points at {path}, which has no V<version>__<name>.sql files "
-                         "and no alembic.ini", "point it at an alembic.ini or a folder of V001__name.sql files")
+            config_error(
+                f"xaio_migrations points at {path}, which has no V<version>__<name>.sql files and no alembic.ini",
+                "point it at an alembic.ini or a folder of V001__name.sql files",
+            )
         return MigrationSource("sql", path=path, schema_sql=schema_path, sql=tuple(migrations))
-    config_error(f"xaio_migrations points at {path}, which does not exist",
-                 "fix the path (relative paths start at the rootdir)")
+    config_error(
+        f"xaio_migrations points at {path}, which does not exist", "fix the path (relative paths start at the rootdir)"
+    )
 
 
 def read_sql_dir(path: Path) -> list[SqlMigration]:
@@ -157,8 +162,10 @@ def read_sql_dir(path: Path) -> list[SqlMigration]:
         version = _norm(m["version"])
         mig = SqlMigration(version=version, name=m["name"], path=file, undo=undo.get(version))
         if mig.key in found:
-            config_error(f"two migrations share version {version}: {found[mig.key].path.name} and {file.name}",
-                         "give each migration its own version number")
+            config_error(
+                f"two migrations share version {version}: {found[mig.key].path.name} and {file.name}",
+                "give each migration its own version number",
+            )
         found[mig.key] = mig
     return [found[k] for k in sorted(found)]
 
@@ -242,8 +249,9 @@ def _target(source: MigrationSource, to: str | None) -> tuple[int, ...]:
     key = version_key(to)
     if key and key not in {m.key for m in source.sql}:
         known = ", ".join(m.version for m in source.sql[-5:])
-        raise MigrationError(source.path or "migrations", None,
-                             f"no migration has version {to!r} (the last ones are {known})")
+        raise MigrationError(
+            source.path or "migrations", None, f"no migration has version {to!r} (the last ones are {known})"
+        )
     return key
 
 
@@ -269,8 +277,12 @@ def sql_downgrade(source: MigrationSource, url: str, to: str) -> list[SqlMigrati
         if m.key <= target or m.key not in applied:
             continue
         if m.undo is None:
-            raise MigrationError(m.path, None, f"{m.label} has no undo file (expected U{m.version}__{m.name}.sql "
-                                               "next to it), so it cannot be rolled back")
+            raise MigrationError(
+                m.path,
+                None,
+                f"{m.label} has no undo file (expected U{m.version}__{m.name}.sql "
+                "next to it), so it cannot be rolled back",
+            )
         apply_sql_file(url, m.undo, record=m, undo=True)
         undone.append(m)
     return undone
@@ -323,23 +335,20 @@ def alembic_config(source: MigrationSource, url: str) -> Any:
 
 
 def alembic_upgrade(source: MigrationSource, url: str, revision: str) -> None:
-    from alembic import command
-
-    cfg = alembic_config(source, url)
-    with _database_url_env(sqlalchemy_url(url)):
-        try:
-            command.upgrade(cfg, revision)
-        except Exception as exc:
-            raise MigrationError(source.path or "alembic", None, _alembic_message(exc)) from exc
+    _alembic("upgrade", source, url, revision)
 
 
 def alembic_downgrade(source: MigrationSource, url: str, revision: str) -> None:
+    _alembic("downgrade", source, url, revision)
+
+
+def _alembic(command_name: str, source: MigrationSource, url: str, revision: str) -> None:
     from alembic import command
 
     cfg = alembic_config(source, url)
     with _database_url_env(sqlalchemy_url(url)):
         try:
-            command.downgrade(cfg, revision)
+            getattr(command, command_name)(cfg, revision)
         except Exception as exc:
             raise MigrationError(source.path or "alembic", None, _alembic_message(exc)) from exc
 

@@ -46,8 +46,10 @@ class Migrator:
         if source.kind == "none":
             from pytest_xaio.errors import config_error
 
-            config_error("xaio_migrations is not set, so there are no migrations to walk",
-                         "set xaio_migrations to an alembic.ini or a folder of V001__name.sql files")
+            config_error(
+                "xaio_migrations is not set, so there are no migrations to walk",
+                "set xaio_migrations to an alembic.ini or a folder of V001__name.sql files",
+            )
         self.source = source
         self._owner = owner
         self._kind = kind
@@ -113,8 +115,11 @@ class Migrator:
             return self.source.sql[-1].version
         heads = alembic_heads(self.source)
         if len(heads) != 1:
-            raise MigrationError(self.source.path or "alembic", None,
-                                 f"Alembic has {len(heads)} heads ({', '.join(heads)}); merge them first")
+            raise MigrationError(
+                self.source.path or "alembic",
+                None,
+                f"Alembic has {len(heads)} heads ({', '.join(heads)}); merge them first",
+            )
         return heads[0]
 
     @property

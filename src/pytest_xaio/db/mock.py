@@ -164,9 +164,11 @@ def block_real_databases() -> Iterator[None]:
         targets: list[tuple[Any, str, str]] = []
         if "psycopg" in sys.modules:
             psycopg = sys.modules["psycopg"]
-            targets += [(psycopg, "connect", "psycopg.connect"),
-                        (psycopg.Connection, "connect", "psycopg.Connection.connect"),
-                        (psycopg.AsyncConnection, "connect", "psycopg.AsyncConnection.connect")]
+            targets += [
+                (psycopg, "connect", "psycopg.connect"),
+                (psycopg.Connection, "connect", "psycopg.Connection.connect"),
+                (psycopg.AsyncConnection, "connect", "psycopg.AsyncConnection.connect"),
+            ]
         if "psycopg2" in sys.modules:
             targets.append((sys.modules["psycopg2"], "connect", "psycopg2.connect"))
         if "asyncpg" in sys.modules:
@@ -174,8 +176,10 @@ def block_real_databases() -> Iterator[None]:
         if "sqlalchemy" in sys.modules:
             from sqlalchemy.engine import Engine
 
-            targets += [(Engine, "connect", "SQLAlchemy Engine.connect"),
-                        (Engine, "raw_connection", "SQLAlchemy Engine.raw_connection")]
+            targets += [
+                (Engine, "connect", "SQLAlchemy Engine.connect"),
+                (Engine, "raw_connection", "SQLAlchemy Engine.raw_connection"),
+            ]
             if "sqlalchemy.ext.asyncio" in sys.modules:
                 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -190,9 +194,11 @@ def apps_in(values: Any) -> list[Any]:
     ASGI transport."""
     found: list[Any] = []
     for value in values:
-        for candidate in (value, getattr(value, "app", None),
-                          getattr(getattr(value, "_transport", None), "app", None)):
-            if candidate is not None and isinstance(getattr(candidate, "dependency_overrides", None), dict) \
-                    and all(candidate is not f for f in found):
+        for candidate in (value, getattr(value, "app", None), getattr(getattr(value, "_transport", None), "app", None)):
+            if (
+                candidate is not None
+                and isinstance(getattr(candidate, "dependency_overrides", None), dict)
+                and all(candidate is not f for f in found)
+            ):
                 found.append(candidate)
     return found

@@ -45,8 +45,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
     source = discover(settings)
     if source.kind == "none":
-        config_error("xaio_migration_checks is on, but xaio_migrations is not set",
-                     "set xaio_migrations to an alembic.ini or a folder of V001__name.sql files")
+        config_error(
+            "xaio_migration_checks is on, but xaio_migrations is not set",
+            "set xaio_migrations to an alembic.ini or a folder of V001__name.sql files",
+        )
     checks = check_items(session, source)
     items.extend(checks)
     # Tell the reporters, so "collected N items" counts the checks too.

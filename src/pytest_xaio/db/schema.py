@@ -12,12 +12,28 @@ from typing import Any
 
 from pytest_xaio.db.migrations import HISTORY_TABLE
 
-__all__ = ["Column", "Constraint", "Index", "columns", "constraints", "indexes", "schema_dump",
-           "table_exists", "tables"]
+__all__ = [
+    "Column",
+    "Constraint",
+    "Index",
+    "columns",
+    "constraints",
+    "indexes",
+    "schema_dump",
+    "table_exists",
+    "tables",
+]
 
 _SKIP_TABLES = (HISTORY_TABLE, "alembic_version")
-_CONTYPE = {"c": "check", "u": "unique", "p": "primary key", "f": "foreign key", "x": "exclude",
-            "n": "not null", "t": "trigger"}
+_CONTYPE = {
+    "c": "check",
+    "u": "unique",
+    "p": "primary key",
+    "f": "foreign key",
+    "x": "exclude",
+    "n": "not null",
+    "t": "trigger",
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,8 @@ def _split(table: str) -> tuple[str, str]:
 def tables(conn: Any, schema: str = "public", *, include_history: bool = False) -> list[str]:
     rows = conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (schema,)
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+        (schema,),
     ).fetchall()
     return [r[0] for r in rows if include_history or r[0] not in _SKIP_TABLES]
 
@@ -70,7 +87,8 @@ def table_exists(conn: Any, table: str) -> bool:
     schema, name = _split(table)
     row = conn.execute(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')", (schema, name)
+        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        (schema, name),
     ).fetchone()
     return row is not None
 
@@ -79,7 +97,8 @@ def _regclass(conn: Any, table: str) -> int:
     schema, name = _split(table)
     row = conn.execute(
         "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s", (schema, name)
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name),
     ).fetchone()
     if row is None:
         raise LookupError(f"table {table!r} does not exist (tables: {', '.join(tables(conn, schema)) or 'none'})")
@@ -92,7 +111,8 @@ def columns(conn: Any, table: str) -> list[Column]:
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
         "pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated "
         "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,)
+        "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (oid,),
     ).fetchall()
     found = []
     for name, type_, nullable, default, identity, generated in rows:
@@ -110,10 +130,13 @@ def constraints(conn: Any, table: str) -> list[Constraint]:
         "SELECT con.conname, con.contype, pg_get_constraintdef(con.oid), "
         "ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i) "
         "      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) "
-        "FROM pg_constraint con WHERE con.conrelid = %s AND con.contype <> 'n' ORDER BY con.conname", (oid,)
+        "FROM pg_constraint con WHERE con.conrelid = %s AND con.contype <> 'n' ORDER BY con.conname",
+        (oid,),
     ).fetchall()
-    return [Constraint(name, _CONTYPE.get(kind, kind), tuple(cols or ()), definition)
-            for name, kind, definition, cols in rows]
+    return [
+        Constraint(name, _CONTYPE.get(kind, kind), tuple(cols or ()), definition)
+        for name, kind, definition, cols in rows
+    ]
 
 
 def indexes(conn: Any, table: str) -> list[Index]:
@@ -121,18 +144,24 @@ def indexes(conn: Any, table: str) -> list[Index]:
     rows = conn.execute(
         "SELECT c.relname, i.indisunique, i.indisprimary, pg_get_indexdef(i.indexrelid), "
         "ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k) "
-        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s ORDER BY 1", (oid,)
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s ORDER BY 1",
+        (oid,),
     ).fetchall()
-    return [Index(name, tuple(cols or ()), bool(unique), bool(primary), definition)
-            for name, unique, primary, definition, cols in rows]
+    return [
+        Index(name, tuple(cols or ()), bool(unique), bool(primary), definition)
+        for name, unique, primary, definition, cols in rows
+    ]
 
 
 def schema_dump(conn: Any) -> list[str]:
     """One line per schema object of the user's schemas, sorted: equal dumps mean equal schemas."""
     lines: list[str] = []
-    schemas = [r[0] for r in conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'"
-    ).fetchall()]
+    schemas = [
+        r[0]
+        for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'"
+        ).fetchall()
+    ]
     for schema in schemas:
         lines.append(f"schema {schema}")
         for table in tables(conn, schema):
@@ -148,7 +177,8 @@ def schema_dump(conn: Any) -> list[str]:
         "SELECT n.nspname, c.relname, c.relkind, "
         "CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('v', 'm', 'S') AND n.nspname = ANY(%s)", (schemas,)
+        "WHERE c.relkind IN ('v', 'm', 'S') AND n.nspname = ANY(%s)",
+        (schemas,),
     ).fetchall()
     kinds = {"v": "view", "m": "materialized view", "S": "sequence"}
     for schema, name, kind, definition in rows:
@@ -158,18 +188,21 @@ def schema_dump(conn: Any) -> list[str]:
     for schema, name, labels in conn.execute(
         "SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
         "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
-        "WHERE n.nspname = ANY(%s) GROUP BY 1, 2", (schemas,)
+        "WHERE n.nspname = ANY(%s) GROUP BY 1, 2",
+        (schemas,),
     ).fetchall():
         lines.append(f"enum {schema}.{name} {list(labels)}")
     for schema, name, args in conn.execute(
         "SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p "
-        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s)", (schemas,)
+        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s)",
+        (schemas,),
     ).fetchall():
         lines.append(f"function {schema}.{name}({args})")
     for table, name, definition in conn.execute(
         "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE NOT t.tgisinternal AND n.nspname = ANY(%s)", (schemas,)
+        "WHERE NOT t.tgisinternal AND n.nspname = ANY(%s)",
+        (schemas,),
     ).fetchall():
         lines.append(f"trigger {table} {name} {definition}")
     return sorted(lines)

@@ -111,16 +111,22 @@ class SnapshotDiff:
     def assert_removed(self, expected: Mapping[str, int]) -> None:
         """Each listed table lost exactly that many rows (other tables are not looked at)."""
         __tracebackhide__ = True
-        problems = [f"  {t}: expected removed {n}, found removed {len(self[t].removed)}"
-                    for t, n in sorted(expected.items()) if len(self[t].removed) != n]
+        problems = [
+            f"  {t}: expected removed {n}, found removed {len(self[t].removed)}"
+            for t, n in sorted(expected.items())
+            if len(self[t].removed) != n
+        ]
         if problems:
             raise AssertionError("rows removed differ from what was expected:\n" + "\n".join(problems))
 
     def assert_added(self, expected: Mapping[str, int]) -> None:
         """Each listed table gained exactly that many rows (other tables are not looked at)."""
         __tracebackhide__ = True
-        problems = [f"  {t}: expected added {n}, found added {len(self[t].added)}"
-                    for t, n in sorted(expected.items()) if len(self[t].added) != n]
+        problems = [
+            f"  {t}: expected added {n}, found added {len(self[t].added)}"
+            for t, n in sorted(expected.items())
+            if len(self[t].added) != n
+        ]
         if problems:
             raise AssertionError("rows added differ from what was expected:\n" + "\n".join(problems))
 
@@ -152,8 +158,9 @@ class SnapshotDiff:
         if not checked:
             raise AssertionError(f"no table has the column(s) {', '.join(where)}; tables: {', '.join(self.tables)}")
         if left:
-            raise AssertionError(f"rows matching {dict(where)!r} are still there (looked in {', '.join(checked)}):\n"
-                                 + "\n".join(left))
+            raise AssertionError(
+                f"rows matching {dict(where)!r} are still there (looked in {', '.join(checked)}):\n" + "\n".join(left)
+            )
 
     def assert_redis_removed(self, pattern: str) -> None:
         """At least one key matching the glob ``pattern`` was removed, and none is left."""
@@ -162,8 +169,9 @@ class SnapshotDiff:
         gone = sorted(k for k in self.redis_removed if fnmatch.fnmatchcase(k, pattern))
         left = sorted(k for k in self.after.redis_keys or () if fnmatch.fnmatchcase(k, pattern))
         if not gone or left:
-            raise AssertionError(f"redis keys {pattern!r}: expected removed and none left; "
-                                 f"found removed {gone}, left {left}")
+            raise AssertionError(
+                f"redis keys {pattern!r}: expected removed and none left; found removed {gone}, left {left}"
+            )
 
     def assert_redis_added(self, pattern: str) -> None:
         """At least one key matching the glob ``pattern`` was added."""
@@ -183,8 +191,10 @@ class SnapshotDiff:
     def _need_redis(self) -> None:
         __tracebackhide__ = True
         if self.after.redis_keys is None or self.before.redis_keys is None:
-            raise AssertionError("this snapshot has no Redis keys: the test does not use the xaio_redis_url "
-                                 "fixture (add it to the test's arguments)")
+            raise AssertionError(
+                "this snapshot has no Redis keys: the test does not use the xaio_redis_url "
+                "fixture (add it to the test's arguments)"
+            )
 
 
 def _same(a: Any, b: Any) -> bool:

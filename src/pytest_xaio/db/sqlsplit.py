@@ -65,9 +65,9 @@ def _strip_leading_comments(chunk: str) -> str:
         stripped = chunk.lstrip()
         if stripped.startswith("--"):
             nl = stripped.find("\n")
-            chunk = "" if nl < 0 else stripped[nl + 1:]
+            chunk = "" if nl < 0 else stripped[nl + 1 :]
         elif stripped.startswith("/*"):
             end = stripped.find("*/")
-            chunk = "" if end < 0 else stripped[end + 2:]
+            chunk = "" if end < 0 else stripped[end + 2 :]
         else:
             return stripped

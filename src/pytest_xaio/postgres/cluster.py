@@ -23,7 +23,15 @@ from pathlib import Path
 from pytest_xaio.errors import config_error
 from pytest_xaio.postgres import PostgresServer, free_port
 
-__all__ = ["Cluster"]
+__all__ = [
+    "Cluster",
+    "cluster_lock",
+    "is_postgres",
+    "live_clients",
+    "process_alive",
+    "running_server",
+    "stop_postmaster",
+]
 
 # The data is throwaway, so durability is traded for speed and a small footprint.
 _SERVER_SETTINGS = """
@@ -75,14 +83,8 @@ class Cluster:
                 self._pg_ctl("stop", "-m", "fast", "-w", "-t", "30", check=False)
 
     # --- internals ------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.base_dir / ".lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return cluster_lock(self.base_dir)
 
     def _run(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, object] = {}
@@ -96,7 +98,12 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
         result = subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(self.base_dir),
+            args,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=str(self.base_dir),
             **kwargs,  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
@@ -121,10 +128,21 @@ class Cluster:
         self.data_dir.mkdir(mode=0o700)
         self._own(self.base_dir)
         self._own(self.data_dir)
-        self._run([
-            str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--locale=C", "--no-sync",
-        ])
+        self._run(
+            [
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
         conf = self.data_dir / "postgresql.conf"
         with conf.open("a") as handle:
             handle.write("\ninclude_if_exists = 'xaio.conf'\n")
@@ -144,22 +162,13 @@ class Cluster:
         pid_file = self.data_dir / "postmaster.pid"
         if not pid_file.exists():
             return None
-        lines = pid_file.read_text(errors="replace").splitlines()
-        try:
-            pid, port = int(lines[0]), int(lines[3])
-        except (IndexError, ValueError):
-            pid, port = 0, 0
-        if pid and _is_postgres(pid):
+        server = running_server(self.base_dir)
+        if server is not None:
+            pid, port = server
             if port and _answers(port):
                 return port
             # A server that holds the lock but does not answer is stuck: stop it hard.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGQUIT)
-            _wait_gone(pid, 10)
-            if _is_postgres(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                _wait_gone(pid, 5)
+            stop_postmaster(pid, fast=False)
         # Stale lock of a dead server: postgres would refuse to start if the pid got reused.
         pid_file.unlink(missing_ok=True)
         return None
@@ -170,8 +179,7 @@ class Cluster:
             port = free_port()
             self.log_file.touch()
             self._own(self.log_file)
-            last = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", f"-p {port}",
-                                check=False)
+            last = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", f"-p {port}", check=False)
             if last.returncode == 0 and _answers(port):
                 return port
         assert last is not None
@@ -187,7 +195,7 @@ class Cluster:
             clients = [c for c in json.loads(path.read_text()) if isinstance(c, str)]
         except (OSError, ValueError):
             clients = []
-        clients = [c for c in clients if _alive(int(c.split(":", 1)[0]))]
+        clients = [c for c in clients if process_alive(int(c.split(":", 1)[0]))]
         if add and add not in clients:
             clients.append(add)
         if remove in clients:
@@ -196,7 +204,53 @@ class Cluster:
         return clients
 
 
-def _alive(pid: int) -> bool:
+@contextlib.contextmanager
+def cluster_lock(base_dir: Path) -> Iterator[None]:
+    """The lock every session (and ``xaio cache clear``) takes before touching a cluster."""
+    with open(base_dir / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def live_clients(base_dir: Path) -> list[int]:
+    """Pids of the live sessions registered on a cluster (read only)."""
+    try:
+        tokens = json.loads((base_dir / "clients.json").read_text())
+    except (OSError, ValueError):
+        return []
+    pids = [int(t.split(":", 1)[0]) for t in tokens if isinstance(t, str) and t.split(":", 1)[0].isdigit()]
+    return [pid for pid in pids if process_alive(pid)]
+
+
+def running_server(base_dir: Path) -> tuple[int, int] | None:
+    """``(pid, port)`` of the postmaster running on a cluster's data dir, if one is."""
+    try:
+        lines = (base_dir / "data" / "postmaster.pid").read_text(errors="replace").splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+    except (OSError, IndexError, ValueError):
+        return None
+    return (pid, port) if is_postgres(pid) else None
+
+
+def stop_postmaster(pid: int, *, fast: bool = True) -> bool:
+    """Stop a postmaster by signal, escalating; True once it is gone."""
+    # SIGINT is PostgreSQL's "fast" shutdown; SIGQUIT its immediate one; SIGKILL the last resort.
+    steps = ((signal.SIGINT, 30.0),) if fast else ()
+    for sig, wait in (*steps, (signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and is_postgres(pid):
+            time.sleep(0.1)
+        if not is_postgres(pid):
+            return True
+    return False
+
+
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -206,26 +260,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _is_postgres(pid: int) -> bool:
+def is_postgres(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return _alive(pid) and not Path("/proc").is_dir()
+        return process_alive(pid) and not Path("/proc").is_dir()
     return b"postgres" in cmdline
-
-
-def _wait_gone(pid: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _is_postgres(pid):
-        time.sleep(0.1)
 
 
 def _answers(port: int) -> bool:
     import psycopg
 
     try:
-        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                             connect_timeout=3) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=3
+        ) as conn:
             conn.execute("SELECT 1")
         return True
     except psycopg.Error:

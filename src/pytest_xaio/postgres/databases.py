@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_xaio.errors import config_error
 from pytest_xaio.postgres import PostgresServer
+from pytest_xaio.postgres.cluster import process_alive
 
 __all__ = ["MARK", "DatabaseOwner", "OwnedDatabase", "db_slug"]
 
@@ -60,8 +61,15 @@ class DatabaseOwner:
         return name[:_MAX_NAME]
 
     # --- create / drop --------------------------------------------------------------------------
-    def create(self, *, template: str | None = None, kind: str = "test", name: str | None = None,
-               is_template: bool = False, extra: dict[str, Any] | None = None) -> OwnedDatabase:
+    def create(
+        self,
+        *,
+        template: str | None = None,
+        kind: str = "test",
+        name: str | None = None,
+        is_template: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> OwnedDatabase:
         name = name or self.new_name(kind)
         existing = self.mark_of(name)
         if existing is None and self.exists(name):
@@ -108,7 +116,7 @@ class DatabaseOwner:
             if mark.get("kind") == "template" or mark.get("host") != host:
                 continue
             pid = int(mark.get("pid") or 0)
-            if pid and not _alive(pid):
+            if pid and not process_alive(pid):
                 try:
                     self.drop(name)
                 except Exception:
@@ -135,8 +143,11 @@ class DatabaseOwner:
         from psycopg import sql
 
         with self.admin() as conn:
-            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                sql.Identifier(name), sql.Literal(MARK + json.dumps(mark, sort_keys=True))))
+            conn.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    sql.Identifier(name), sql.Literal(MARK + json.dumps(mark, sort_keys=True))
+                )
+            )
 
     def marked_databases(self, prefix: str | None = None) -> dict[str, dict[str, Any]]:
         """Every database on the server that carries the plugin's mark (optionally by name prefix)."""
@@ -161,8 +172,12 @@ class DatabaseOwner:
         from pytest_postgresql.janitor import DatabaseJanitor
 
         kwargs: dict[str, Any] = {
-            "user": self.server.user, "host": self.server.host, "port": self.server.port, "dbname": dbname,
-            "template_dbname": template, "password": self.server.password,
+            "user": self.server.user,
+            "host": self.server.host,
+            "port": self.server.port,
+            "dbname": dbname,
+            "template_dbname": template,
+            "password": self.server.password,
         }
         params = inspect.signature(DatabaseJanitor.__init__).parameters
         # Older janitors need the version; newer ones deprecate it. Ask for what this one takes.
@@ -181,17 +196,7 @@ def _parse_mark(comment: str | None) -> dict[str, Any] | None:
     if not comment or not comment.startswith(MARK):
         return None
     try:
-        value = json.loads(comment[len(MARK):])
+        value = json.loads(comment[len(MARK) :])
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

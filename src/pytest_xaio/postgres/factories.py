@@ -17,8 +17,13 @@ if TYPE_CHECKING:  # psycopg is imported on first use, not when the plugin loads
 __all__ = ["database_fixture", "open_database"]
 
 
-def open_database(request: pytest.FixtureRequest, *, isolation: str | None = None, migrations: str | None = None,
-                  schema_sql: str | None = None) -> Iterator[TestDatabase]:
+def open_database(
+    request: pytest.FixtureRequest,
+    *,
+    isolation: str | None = None,
+    migrations: str | None = None,
+    schema_sql: str | None = None,
+) -> Iterator[TestDatabase]:
     """The body of every database fixture: pick the isolation, make the databases, yield one test's."""
     from pytest_xaio.postgres.isolation import worker_databases
 

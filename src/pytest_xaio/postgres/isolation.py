@@ -60,8 +60,9 @@ class TestDatabase:
 
     __test__ = False  # not a test class, whatever pytest's python_classes say
 
-    def __init__(self, workers: WorkerDatabases, isolation: str, db: OwnedDatabase,
-                 connection: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, workers: WorkerDatabases, isolation: str, db: OwnedDatabase, connection: psycopg.Connection[Any]
+    ) -> None:
         self.isolation = isolation
         self.name = db.name
         self.url = db.url
@@ -237,8 +238,9 @@ class WorkerDatabases:
         written = _non_empty(conn, self._user_tables(conn))
         if written:
             conn.execute("SET lock_timeout = '10s'")
-            conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-                sql.SQL(", ").join(sql.SQL(t) for t in written)))
+            conn.execute(
+                sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(sql.SQL(", ").join(sql.SQL(t) for t in written))
+            )
         return written
 
     def close(self) -> None:
@@ -253,15 +255,14 @@ def _non_empty(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
     if not tables:
         return []
     # Table names come from pg_tables through quote_ident, so they are safe to splice.
-    query = " UNION ALL ".join(
-        f"SELECT {i} FROM (SELECT 1 FROM {t} LIMIT 1) AS x{i}" for i, t in enumerate(tables)
-    )
+    query = " UNION ALL ".join(f"SELECT {i} FROM (SELECT 1 FROM {t} LIMIT 1) AS x{i}" for i, t in enumerate(tables))
     rows = conn.execute(query.encode()).fetchall()
     return [tables[int(r[0])] for r in rows]
 
 
-def worker_databases(runtime: XaioRuntime, migrations: str | None = None,
-                     schema_sql: str | None = None) -> WorkerDatabases:
+def worker_databases(
+    runtime: XaioRuntime, migrations: str | None = None, schema_sql: str | None = None
+) -> WorkerDatabases:
     """The worker's databases for a template, made on first use.
 
     With no arguments: the configured schema (``xaio_migrations`` / ``xaio_schema_sql``). With

@@ -55,16 +55,19 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
 
     url = settings.postgres.postgres_url
     if not url:
-        config_error("--xaio-postgres=url was chosen but no URL was given",
-                     "pass --xaio-postgres-url or set XAIO_POSTGRES_URL")
+        config_error(
+            "--xaio-postgres=url was chosen but no URL was given", "pass --xaio-postgres-url or set XAIO_POSTGRES_URL"
+        )
     # SQLAlchemy-style URLs (postgresql+psycopg://) are common in app settings; libpq wants the plain scheme.
     scheme, sep, rest = url.partition("://")
     plain = f"{scheme.split('+')[0]}{sep}{rest}" if sep else url
     try:
         info = conninfo_to_dict(plain)
     except psycopg.ProgrammingError as exc:
-        config_error(f"cannot parse the Postgres URL {redact(url)!r}: {exc}",
-                     "write it as postgresql://user:password@host:port/dbname")
+        config_error(
+            f"cannot parse the Postgres URL {redact(url)!r}: {exc}",
+            "write it as postgresql://user:password@host:port/dbname",
+        )
     host = str(info.get("host") or "localhost")
     if not is_local_host(host) and not settings.postgres.allow_remote:
         config_error(
@@ -95,10 +98,11 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
         )
     version, can_create = (str(row[0]).split()[0], bool(row[1])) if row else ("?", False)
     if not can_create:
-        config_error(f"the role {server.user!r} on {redact(url)} may not create databases",
-                     f"ALTER ROLE {server.user} CREATEDB, or connect as a role that may")
-    return PostgresServer(server.host, server.port, server.user, server.password, version, "url",
-                          server.maintenance_db)
+        config_error(
+            f"the role {server.user!r} on {redact(url)} may not create databases",
+            f"ALTER ROLE {server.user} CREATEDB, or connect as a role that may",
+        )
+    return PostgresServer(server.host, server.port, server.user, server.password, version, "url", server.maintenance_db)
 
 
 def _login_name() -> str:
@@ -147,14 +151,17 @@ def _start_local(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServe
     found = shutil.which("pg_ctl")
     candidates = [found] if found else sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
     if not candidates or not candidates[0]:
-        config_error("the local provider found no pg_ctl on PATH or in /usr/lib/postgresql/*/bin",
-                     "install PostgreSQL's server package, or " + _PICK_ANOTHER)
+        config_error(
+            "the local provider found no pg_ctl on PATH or in /usr/lib/postgresql/*/bin",
+            "install PostgreSQL's server package, or " + _PICK_ANOTHER,
+        )
     bin_dir = Path(os.path.realpath(candidates[0])).parent
     return _cluster(bin_dir, settings, "local", None, exit_stack)
 
 
-def _cluster(bin_dir: Path, settings: XaioSettings, provider: str, run_as: str | None,
-             exit_stack: ExitStack) -> PostgresServer:
+def _cluster(
+    bin_dir: Path, settings: XaioSettings, provider: str, run_as: str | None, exit_stack: ExitStack
+) -> PostgresServer:
     from pytest_xaio.postgres.cluster import Cluster
 
     major = _major_version(bin_dir)
@@ -180,11 +187,18 @@ def _ensure_user(name: str) -> str:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        result = subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0:
-            config_error(f"running as root, the embedded server needs an account {name!r} and useradd failed: "
-                         f"{result.stderr.strip()}", "create that account, or run pytest as a normal user")
+            config_error(
+                f"running as root, the embedded server needs an account {name!r} and useradd failed: "
+                f"{result.stderr.strip()}",
+                "create that account, or run pytest as a normal user",
+            )
     return name
 
 
@@ -202,8 +216,10 @@ def _start_container(settings: XaioSettings, exit_stack: ExitStack) -> PostgresS
         missing_extra("testcontainers", "containers", "The container provider")
     docker_error = docker_unavailable()
     if docker_error:
-        config_error(f"the container provider needs a Docker engine and none answered ({docker_error})",
-                     "start Docker, or " + _PICK_ANOTHER)
+        config_error(
+            f"the container provider needs a Docker engine and none answered ({docker_error})",
+            "start Docker, or " + _PICK_ANOTHER,
+        )
     from testcontainers.postgres import PostgresContainer
 
     image = f"postgres:{settings.postgres.postgres_version}"
@@ -211,11 +227,19 @@ def _start_container(settings: XaioSettings, exit_stack: ExitStack) -> PostgresS
     try:
         container.start()
     except Exception as exc:
-        config_error(f"could not start the container {image}: {exc}", "check `docker run " + image + "` works, or "
-                     + _PICK_ANOTHER)
+        config_error(
+            f"could not start the container {image}: {exc}",
+            "check `docker run " + image + "` works, or " + _PICK_ANOTHER,
+        )
     exit_stack.callback(container.stop)
-    server = PostgresServer(container.get_container_host_ip(), int(container.get_exposed_port(5432)),
-                            "postgres", "xaio", settings.postgres.postgres_version, "container")
+    server = PostgresServer(
+        container.get_container_host_ip(),
+        int(container.get_exposed_port(5432)),
+        "postgres",
+        "xaio",
+        settings.postgres.postgres_version,
+        "container",
+    )
     import psycopg
 
     with psycopg.connect(**server.connect_kwargs()) as conn:  # type: ignore[arg-type]

@@ -47,8 +47,7 @@ def ensure_template(owner: DatabaseOwner, settings: XaioSettings) -> Template:
                     f"migration failed: {exc}",
                     "fix that migration; the template is rebuilt on the next run because its hash changes",
                 )
-            owner.set_mark(name, {"kind": "template", "hash": digest, "complete": True,
-                                  "project": owner.project})
+            owner.set_mark(name, {"kind": "template", "hash": digest, "complete": True, "project": owner.project})
             owner.forget(name)
             _drop_outdated(owner, keep=name)
             return Template(name, digest, cached=False, source=source)

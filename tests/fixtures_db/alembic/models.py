@@ -5,13 +5,15 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("email", sa.Text, nullable=False, unique=True),
 )
 
 waitlist = sa.Table(
-    "waitlist", metadata,
+    "waitlist",
+    metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("email", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False, server_default="pending"),

@@ -48,12 +48,14 @@ def register(body: RegisterIn, db: Annotated[Session, Depends(get_db)]) -> User:
 def login(body: LoginIn, db: Annotated[Session, Depends(get_db)]) -> TokenOut:
     user = _find_by_email(db, body.email)
     if user is None or not user.is_active or not verify_password(body.password, user.password_hash):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Incorrect email or password",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, detail="Incorrect email or password", headers={"WWW-Authenticate": "Bearer"}
+        )
     user.last_login_at = datetime.now(timezone.utc)
     db.commit()
-    token = create_access_token(user.id, settings.secret_key, minutes=settings.access_token_minutes,
-                                algorithm=settings.jwt_algorithm)
+    token = create_access_token(
+        user.id, settings.secret_key, minutes=settings.access_token_minutes, algorithm=settings.jwt_algorithm
+    )
     return TokenOut(access_token=token)
 
 

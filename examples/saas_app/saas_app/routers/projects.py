@@ -57,6 +57,7 @@ def remove_project(project_id: int, user: CurrentUser, db: DB) -> Response:
     try:
         delete_project(db, project)
     except (GithubError, httpx.HTTPError) as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY,
-                            detail=f"Could not remove the GitHub webhook, nothing was deleted: {exc}")
+        raise HTTPException(
+            status.HTTP_502_BAD_GATEWAY, detail=f"Could not remove the GitHub webhook, nothing was deleted: {exc}"
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

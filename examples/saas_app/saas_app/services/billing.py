@@ -63,15 +63,17 @@ def create_checkout_session(db: Session, user: User, plan: str) -> Any:
         mode="subscription",
         customer=customer_id,
         client_reference_id=str(user.id),
-        line_items=[{
-            "quantity": 1,
-            "price_data": {
-                "currency": "usd",
-                "unit_amount": PLAN_PRICES[plan],
-                "recurring": {"interval": "month"},
-                "product_data": {"name": f"SaaS App {plan.title()}"},
-            },
-        }],
+        line_items=[
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": PLAN_PRICES[plan],
+                    "recurring": {"interval": "month"},
+                    "product_data": {"name": f"SaaS App {plan.title()}"},
+                },
+            }
+        ],
         metadata=metadata,
         subscription_data={"metadata": metadata},
         success_url=f"{settings.public_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",

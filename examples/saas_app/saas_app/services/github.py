@@ -49,8 +49,7 @@ def exchange_code(code: str) -> str:
     with httpx.Client(timeout=_TIMEOUT) as client:
         response = client.post(
             OAUTH_URL,
-            data={"client_id": settings.github_client_id, "client_secret": settings.github_client_secret,
-                  "code": code},
+            data={"client_id": settings.github_client_id, "client_secret": settings.github_client_secret, "code": code},
             headers={"Accept": "application/json"},
         )
     if response.status_code != 200:

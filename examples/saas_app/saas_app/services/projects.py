@@ -56,22 +56,25 @@ def unique_slug(db: Session, owner_id: int, name: str) -> str:
         n += 1
 
 
-def record_event(db: Session, project_id: int, kind: str, user_id: int | None = None,
-                 **payload: Any) -> ProjectEvent:
+def record_event(db: Session, project_id: int, kind: str, user_id: int | None = None, **payload: Any) -> ProjectEvent:
     event = ProjectEvent(project_id=project_id, user_id=user_id, kind=kind, payload=payload)
     db.add(event)
     return event
 
 
-def create_project(db: Session, owner: User, name: str, pipeline_type: str,
-                   description: str | None = None) -> Project:
+def create_project(db: Session, owner: User, name: str, pipeline_type: str, description: str | None = None) -> Project:
     limit = project_limit(owner)
     # Lock the owner's row so two concurrent requests cannot both take the last free slot.
     db.execute(select(User.id).where(User.id == owner.id).with_for_update())
     if limit is not None and count_projects(db, owner.id) >= limit:
         raise ProjectLimitReached(owner.plan, limit)
-    project = Project(owner_id=owner.id, name=name, slug=unique_slug(db, owner.id, name),
-                      pipeline_type=pipeline_type, description=description)
+    project = Project(
+        owner_id=owner.id,
+        name=name,
+        slug=unique_slug(db, owner.id, name),
+        pipeline_type=pipeline_type,
+        description=description,
+    )
     db.add(project)
     db.flush()
     db.add(ProjectMember(project_id=project.id, user_id=owner.id, role="owner"))
@@ -99,8 +102,7 @@ def publish_project(db: Session, project: Project, user: User) -> Deployment:
     """Queue a deployment, mark the project published, and tell the edge router (Redis) about it."""
     now = datetime.now(timezone.utc)
     url = f"{settings.public_url}/p/{project.owner_id}/{project.slug}"
-    deployment = Deployment(project_id=project.id, status="live", triggered_by=user.id, url=url,
-                            finished_at=now)
+    deployment = Deployment(project_id=project.id, status="live", triggered_by=user.id, url=url, finished_at=now)
     db.add(deployment)
     project.published = True
     project.published_at = now
@@ -111,6 +113,8 @@ def publish_project(db: Session, project: Project, user: User) -> Deployment:
     redis = get_redis()
     if redis is not None:
         redis.set(project_key(project.id, "status"), "published")
-        redis.hset(project_key(project.id, "route"), mapping={"slug": project.slug, "url": url,
-                                                              "deployment_id": str(deployment.id)})
+        redis.hset(
+            project_key(project.id, "route"),
+            mapping={"slug": project.slug, "url": url, "deployment_id": str(deployment.id)},
+        )
     return deployment

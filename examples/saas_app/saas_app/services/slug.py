@@ -11,10 +11,27 @@ MAX_LENGTH = 60
 FALLBACK = "project"
 
 # Letters NFKD does not split into an ASCII base and a mark.
-_TRANSLITERATE = str.maketrans({
-    "ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o",
-    "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i",
-})
+_TRANSLITERATE = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "ł": "l",
+        "Ł": "l",
+        "þ": "th",
+        "Þ": "th",
+        "ı": "i",
+    }
+)
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
@@ -27,10 +44,7 @@ def slugify(text: str, max_length: int = MAX_LENGTH, fallback: str = FALLBACK) -
     if max_length < 1:
         raise ValueError("max_length must be at least 1")
     ascii_text = (
-        unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
-        .encode("ascii", "ignore")
-        .decode("ascii")
-        .lower()
+        unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE)).encode("ascii", "ignore").decode("ascii").lower()
     )
     slug = _SEPARATORS.sub("-", ascii_text).strip("-")
     if len(slug) > max_length:

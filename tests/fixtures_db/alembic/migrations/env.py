@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from alembic import context
 
 _spec = importlib.util.spec_from_file_location(
-    "fixture_models", os.path.join(os.path.dirname(os.path.dirname(__file__)), "models.py"))
+    "fixture_models", os.path.join(os.path.dirname(os.path.dirname(__file__)), "models.py")
+)
 _models = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_models)
 
