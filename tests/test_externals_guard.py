@@ -81,7 +81,9 @@ def test_an_unfaked_host_fails_the_test_with_the_documented_message(clients_app:
             TestClient(app).get(f"/fetch/{{lib}}", params={{"url": "https://api.unknown.example/v1/things?x=1"}})
         """
     )
-    result = clients_app.runpytest("-p", "no:cacheprovider", "--xaio-mock-externals", "-rN")  # -rN: count each message once, also on CI
+    result = clients_app.runpytest(
+        "-p", "no:cacheprovider", "--xaio-mock-externals", "-rN"
+    )  # -rN: count each message once, also on CI
     result.assert_outcomes(failed=len(ALL_LIBS))
     result.stdout.fnmatch_lines(
         [
