@@ -373,16 +373,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 # --- container ----------------------------------------------------------------------------------
 def _start_container(exit_stack: ExitStack) -> str:
-    if importlib.util.find_spec("testcontainers") is None:
-        missing_extra("testcontainers", "containers", "The Redis container provider")
-    from pytest_xaio.postgres.providers import docker_unavailable
+    from pytest_xaio.postgres.providers import require_containers
 
-    docker_error = docker_unavailable()
-    if docker_error:
-        config_error(
-            f"the Redis container provider needs a Docker engine and none answered ({docker_error})",
-            "start Docker, or " + _PICK_ANOTHER,
-        )
+    require_containers("Redis container provider", _PICK_ANOTHER)
     from testcontainers.community.redis import RedisContainer
 
     container = RedisContainer(_CONTAINER_IMAGE)

