@@ -7,7 +7,7 @@ import os
 import alembic.command  # noqa: F401  (imported once here: in-process pytester runs must not re-import it)
 import psycopg
 import pytest
-import sqlalchemy  # noqa: F401  (same: a second import of SQLAlchemy breaks its internals)
+import sqlalchemy.orm  # noqa: F401  (same: a second import of SQLAlchemy's ORM breaks its registries)
 
 pytest_plugins = ["pytester"]
 

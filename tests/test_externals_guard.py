@@ -3,14 +3,18 @@ message; with them off, nothing is patched; a live Stripe key is refused either 
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 APPS = Path(__file__).parent / "apps"
-SYNC_LIBS = ["requests", "urllib3", "httpx", "httpx2", "urllib"]
-ASYNC_LIBS = ["httpx-async", "httpx2-async", "aiohttp"]
+#: httpx2 (2.x) needs Python 3.11+: its cases run wherever it installs.
+HAS_HTTPX2 = importlib.util.find_spec("httpx2") is not None
+SYNC_LIBS = ["requests", "urllib3", "httpx", *(["httpx2"] if HAS_HTTPX2 else []), "urllib"]
+ASYNC_LIBS = ["httpx-async", *(["httpx2-async"] if HAS_HTTPX2 else []), "aiohttp"]
 ALL_LIBS = SYNC_LIBS + ASYNC_LIBS
+LOCAL_LIBS = ["requests", "httpx", "httpx2-async" if HAS_HTTPX2 else "httpx-async", "aiohttp", "urllib"]
 
 
 def _app(pytester: pytest.Pytester, name: str) -> None:
@@ -147,7 +151,7 @@ def test_allowed_and_local_hosts_go_to_the_real_network(clients_app: pytest.Pyte
             yield f"http://127.0.0.1:{server.server_port}/echo"
             server.shutdown()
 
-        @pytest.mark.parametrize("lib", ["requests", "httpx", "httpx2-async", "aiohttp", "urllib"])
+        @pytest.mark.parametrize("lib", LOCAL_LIBS)
         def test_local_server(lib, local_url):
             assert TestClient(app).get(f"/fetch/{lib}", params={"url": local_url}).json() == {
                 "status": 200, "body": {"via": lib}}
@@ -157,7 +161,7 @@ def test_allowed_and_local_hosts_go_to_the_real_network(clients_app: pytest.Pyte
             with pytest.raises(requests.ConnectionError):  # .invalid never resolves: no traffic leaves
                 requests.get("http://api.allowed.invalid/x", timeout=2)
             assert xaio_externals.blocked == []
-        """
+        """.replace("LOCAL_LIBS", repr(LOCAL_LIBS))
     )
     clients_app.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=6)
 
@@ -188,12 +192,18 @@ def test_with_the_flag_off_nothing_is_patched(pytester: pytest.Pytester) -> None
     pytester.makepyfile(
         """
         import socket, urllib.request
-        import aiohttp, httpx, httpx2, pytest
+        import aiohttp, httpx, pytest
         from urllib3.connectionpool import HTTPConnectionPool
+
+        try:
+            import httpx2
+        except ImportError:  # Python 3.10
+            httpx2 = None
 
         HOOKS = [
             (httpx.HTTPTransport, "handle_request"), (httpx.AsyncHTTPTransport, "handle_async_request"),
-            (httpx2.HTTPTransport, "handle_request"), (httpx2.AsyncHTTPTransport, "handle_async_request"),
+            *([(httpx2.HTTPTransport, "handle_request"), (httpx2.AsyncHTTPTransport, "handle_async_request")]
+              if httpx2 else []),
             (HTTPConnectionPool, "urlopen"), (urllib.request.AbstractHTTPHandler, "do_open"),
             (aiohttp.TCPConnector, "_create_connection"), (socket.socket, "connect"), (socket.socket, "connect_ex"),
         ]

@@ -197,3 +197,18 @@ def test_profiles_are_chosen_with_the_usual_option(pytester: pytest.Pytester, pr
     result = pytester.runpytest_subprocess("-s", "--hypothesis-profile", profile)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"*{expected}"])
+
+
+def test_nasty_text_is_valid_utf8_unless_surrogates_are_asked_for() -> None:
+    from hypothesis import find, given, settings
+
+    from pytest_xaio.strategies import nasty_text
+
+    @settings(max_examples=300, database=None)
+    @given(nasty_text(max_size=200))
+    def encodable(text: str) -> None:
+        text.encode("utf-8")
+
+    encodable()
+    lone = find(nasty_text(max_size=20, surrogates=True), lambda s: any(0xD800 <= ord(c) <= 0xDFFF for c in s))
+    assert any(0xD800 <= ord(c) <= 0xDFFF for c in lone)

@@ -8,10 +8,14 @@ from typing import Any
 
 import aiohttp
 import httpx
-import httpx2
 import requests
 import urllib3
 from fastapi import FastAPI
+
+try:
+    import httpx2  # 2.x needs Python 3.11+
+except ImportError:
+    httpx2 = None
 
 app = FastAPI()
 
