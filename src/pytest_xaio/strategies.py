@@ -96,6 +96,9 @@ def nasty_text(min_size: int = 0, max_size: int = 10_000, *, surrogates: bool = 
         mixed,
         st.text(st.sampled_from(WHITESPACE), min_size=1, max_size=min(max_size, 40)),
     ]
+    if surrogates:  # rare among all code points, so offered directly like the other nasty classes
+        lone = st.sampled_from(["\ud800", "\udfff", "\ud83d", "a\udc00b"])
+        parts.append(st.lists(st.one_of(lone, st.sampled_from(FRAGMENTS)), min_size=1, max_size=5).map("".join))
     if max_size >= 1000:
         long_text = st.tuples(st.sampled_from([*FRAGMENTS, "a", "A", "-"]), st.integers(1000, max_size)).map(
             lambda t: (t[0] * (t[1] // max(len(t[0]), 1) + 1))[: t[1]]
