@@ -26,13 +26,13 @@ import pytest
 
 from pytest_xaio.config import XaioSettings
 from pytest_xaio.errors import config_error, exit_on_config_error, missing_extra
-from pytest_xaio.postgres import free_port, is_local_host
+from pytest_xaio.postgres import free_port, is_local_host, redact_url
 from pytest_xaio.runtime import get_runtime
 
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["RedisServer", "redact_url", "start_redis", "xaio_redis", "xaio_redis_url"]
+__all__ = ["RedisServer", "start_redis", "xaio_redis", "xaio_redis_url"]
 
 _OWNER_PREFIX = "xaio-owner"  # CLIENT SETNAME of the connection that holds a DB's claim
 _LOCK_KEY = "xaio:claim-lock"  # briefly in a DB while it is being claimed; expires on its own
@@ -106,13 +106,6 @@ def no_redis_reason(settings: XaioSettings) -> str:
 
 
 # --- urls ---------------------------------------------------------------------------------------
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-    return url
-
-
 def _url_for_db(url: str, db: int) -> str:
     parts = urlsplit(url)
     kept = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]

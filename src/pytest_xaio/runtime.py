@@ -96,7 +96,7 @@ class XaioRuntime:
 
             self._redis = start_redis(self.settings, self.exit_stack)
             if self._redis is not None:
-                from pytest_xaio.redis import redact_url
+                from pytest_xaio.postgres import redact_url
 
                 self._summary.append(f"xaio: redis {self._redis.provider} {redact_url(self._redis.url)}")
         return self._redis

@@ -142,8 +142,9 @@ def _stop(pid: int) -> None:
 
 def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> list[str]:
     from pytest_xaio.errors import XaioConfigError
+    from pytest_xaio.postgres import redact_url
     from pytest_xaio.postgres.databases import DatabaseOwner
-    from pytest_xaio.postgres.providers import connect_url, redact
+    from pytest_xaio.postgres.providers import connect_url
 
     try:
         server = connect_url(settings.replace("postgres", postgres_url=url))
@@ -152,7 +153,8 @@ def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> lis
     owner = DatabaseOwner(server, settings.project, "cli")
     prefix = "xaio_" if all_projects else f"{owner.prefix}_tpl_"
     report = [
-        f"xaio cache clear: templates on {redact(url)}" + ("" if all_projects else f" for project {owner.project!r}")
+        f"xaio cache clear: templates on {redact_url(url)}"
+        + ("" if all_projects else f" for project {owner.project!r}")
     ]
     for name, mark in sorted(owner.marked_databases(prefix).items()):
         if mark.get("kind") != "template" or (not all_projects and mark.get("project") != owner.project):

@@ -157,14 +157,15 @@ def _postgres_url_status(settings: Any) -> str:
     if not url:
         return "not configured (XAIO_POSTGRES_URL or xaio_postgres_url)"
     from pytest_xaio.errors import XaioConfigError
-    from pytest_xaio.postgres.providers import connect_url, redact
+    from pytest_xaio.postgres import redact_url
+    from pytest_xaio.postgres.providers import connect_url
 
     # The provider's own check: reachable, local (or allowed), and the role may create databases.
     try:
         server = connect_url(settings)
     except XaioConfigError as exc:
         return "no: " + one_line(exc)
-    return f"yes: {redact(url)} answers (PostgreSQL {server.version})"
+    return f"yes: {redact_url(url)} answers (PostgreSQL {server.version})"
 
 
 def _redis_providers(settings: Any) -> list[tuple[str, str]]:

