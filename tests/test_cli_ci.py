@@ -117,7 +117,7 @@ def test_gitlab_pipeline(tmp_path: Path) -> None:
     assert job["image"] == "python:${PYTHON_VERSION}"
     assert job["parallel"]["matrix"] == [{"PYTHON_VERSION": ["3.10", "3.11", "3.12", "3.13"]}]
     assert job["services"] == [{"name": "postgres:17", "alias": "postgres"}, {"name": "redis:7", "alias": "redis"}]
-    assert job["cache"]["paths"] == [".cache/pip"]
+    assert job["cache"] == [{"key": "pip-$PYTHON_VERSION", "paths": [".cache/pip"]}]
     assert any(line.startswith("pytest tests --cov=sqlapp") for line in job["script"])
     assert job["artifacts"]["reports"]["coverage_report"] == {"coverage_format": "cobertura", "path": "coverage.xml"}
 

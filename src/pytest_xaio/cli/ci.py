@@ -13,12 +13,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pytest_xaio.cli.ci_shards import github_pieces, gitlab_pieces
 from pytest_xaio.cli.init import write_file
 from pytest_xaio.cli.inspect import CliError, inspect_project
 
 __all__ = ["add_parser", "render_github", "render_gitlab", "run_ci"]
 
 _DEFAULT_PYTHONS = "3.10,3.11,3.12,3.13"
+_MAX_SHARDS = 64
 _OUTPUTS = {"github": ".github/workflows/test.yml", "gitlab": ".gitlab-ci.yml"}
 _DEPENDENCY_FILES = (
     "pyproject.toml",
@@ -56,6 +58,13 @@ def add_parser(commands: Any) -> None:
         metavar="COMMAND",
         help="the install command (default: from pyproject.toml's test/dev extra or requirements files)",
     )
+    parser.add_argument(
+        "--shards",
+        type=_shard_count,
+        default=1,
+        metavar="N",
+        help="split the suite across N parallel jobs with pytest-split, balanced by stored durations (default: 1)",
+    )
     parser.add_argument("--output", metavar="FILE", help="where to write it, relative to the project folder")
     parser.add_argument("--force", action="store_true", help="overwrite an existing workflow file")
     parser.set_defaults(handler=run_ci)
@@ -69,7 +78,17 @@ def _pythons(text: str) -> list[str]:
     return versions
 
 
-def _install_command(root: Path) -> str:
+def _shard_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= _MAX_SHARDS:
+        raise argparse.ArgumentTypeError(f"--shards wants a whole number from 1 to {_MAX_SHARDS}; got {text!r}")
+    return value
+
+
+def _install_command(root: Path, shards: int) -> str:
     extras = ""
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
@@ -94,8 +113,15 @@ def _install_command(root: Path) -> str:
     ]
     parts = [install] if install else []
     parts += [f"pip install -r {name}" for name in requirements]
-    parts.append("pip install pytest-xaio pytest-cov")
+    parts.append("pip install pytest-xaio pytest-cov" if shards == 1 else 'pip install "pytest-xaio[split]" pytest-cov')
     return " && ".join(parts)
+
+
+def _given_install(command: str, shards: int) -> str:
+    """A sharded run needs pytest-split; add it unless the given command already installs it."""
+    if shards == 1 or "pytest-split" in command or "[split]" in command:
+        return command
+    return f'{command} && pip install "pytest-xaio[split]"'
 
 
 def _settings(args: argparse.Namespace, root: Path) -> dict[str, Any]:
@@ -111,7 +137,8 @@ def _settings(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "redis": args.redis_version,
         "cov": cov,
         "tests": args.tests,
-        "install": args.install or _install_command(root),
+        "install": _given_install(args.install, args.shards) if args.install else _install_command(root, args.shards),
+        "shards": args.shards,
         "cache_paths": [name for name in _DEPENDENCY_FILES if (root / name).is_file()] or ["pyproject.toml"],
     }
 
@@ -119,6 +146,8 @@ def _settings(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 def render_github(s: dict[str, Any]) -> str:
     pythons = ", ".join(f'"{v}"' for v in s["pythons"])
     cache_paths = "".join(f"\n            {p}" for p in s["cache_paths"])
+    shard = github_pieces(s["shards"])
+    split = shard["test_args"]
     return f"""# Written by `xaio ci github`. The plugin uses the postgres and redis services below
 # (XAIO_POSTGRES_URL, XAIO_REDIS_URL) instead of its embedded server.
 name: tests
@@ -134,7 +163,7 @@ jobs:
     strategy:
       fail-fast: false
       matrix:
-        python-version: [{pythons}]
+        python-version: [{pythons}]{shard["matrix"]}
     services:
       postgres:
         image: postgres:{s["postgres"]}
@@ -167,32 +196,34 @@ jobs:
         with:
           python-version: ${{{{ matrix.python-version }}}}
           cache: pip
-          cache-dependency-path: |{cache_paths}
+          cache-dependency-path: |{cache_paths}{shard["restore"]}
       - name: Install
         run: |
           python -m pip install --upgrade pip
           {s["install"]}
       - name: Test
-        run: pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html
-      - name: Upload coverage report
+        run: pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html{split}
+{shard["upload"]}      - name: Upload coverage report
         if: always()
         uses: actions/upload-artifact@v4
         with:
-          name: coverage-${{{{ matrix.python-version }}}}
+          name: coverage-${{{{ matrix.python-version }}}}{shard["suffix"]}
           path: |
             coverage.xml
             htmlcov/
           if-no-files-found: ignore
-"""
+{shard["jobs"]}"""
 
 
 def render_gitlab(s: dict[str, Any]) -> str:
     pythons = ", ".join(f'"{v}"' for v in s["pythons"])
+    shard = gitlab_pieces(s["shards"], s["pythons"][-1])
+    split, after = shard["test_args"], shard["after"]
     return f"""# Written by `xaio ci gitlab`. The plugin uses the postgres and redis services below
 # (XAIO_POSTGRES_URL, XAIO_REDIS_URL) instead of its embedded server. Services are reached by
 # host name, not localhost, hence XAIO_ALLOW_REMOTE: the plugin drops only databases it created.
 stages:
-  - test
+  - test{shard["stage"]}
 
 variables:
   POSTGRES_USER: postgres
@@ -208,31 +239,31 @@ test:
   image: python:${{PYTHON_VERSION}}
   parallel:
     matrix:
-      - PYTHON_VERSION: [{pythons}]
+      - PYTHON_VERSION: [{pythons}]{shard["matrix"]}
   services:
     - name: postgres:{s["postgres"]}
       alias: postgres
     - name: redis:{s["redis"]}
       alias: redis
   cache:
-    key: pip-$PYTHON_VERSION
-    paths:
-      - .cache/pip
+    - key: pip-$PYTHON_VERSION
+      paths:
+        - .cache/pip{shard["cache"]}
   script:
     - python -m pip install --upgrade pip
     - {s["install"]}
-    - pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html
+    - pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html{split}{after}
   coverage: '/^TOTAL.*\\s+(\\d+(?:\\.\\d+)?%)$/'
   artifacts:
     when: always
     paths:
       - coverage.xml
-      - htmlcov/
+      - htmlcov/{shard["paths"]}
     reports:
       coverage_report:
         coverage_format: cobertura
         path: coverage.xml
-"""
+{shard["jobs"]}"""
 
 
 def run_ci(args: argparse.Namespace) -> int:
