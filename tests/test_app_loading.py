@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from pytest_xaio.app import resolve_object
 from pytest_xaio.errors import XaioConfigError
+from pytest_xaio.resolve import resolve_object
 
 APP = """
 import os

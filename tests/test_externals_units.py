@@ -1,4 +1,4 @@
-"""The small pure pieces of the externals room: form decoding, host patterns, route tables."""
+"""The small pure pieces of the externals package: form decoding, host patterns, route tables."""
 
 from __future__ import annotations
 

@@ -189,7 +189,7 @@ def test_env_is_exported_for_the_app(project: pytest.Pytester) -> None:
 def test_never_drops_a_database_it_did_not_create(project: pytest.Pytester, service_postgres_url: str) -> None:
     # A user's database whose name is exactly what the plugin would pick for its template.
     from pytest_xaio.config import XaioSettings
-    from pytest_xaio.db.migrations import discover
+    from pytest_xaio.migrations.source import discover
     from pytest_xaio.postgres.databases import db_slug
 
     settings = XaioSettings.from_values({"migrations": "migrations"}, rootdir=str(project.path))

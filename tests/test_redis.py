@@ -1,4 +1,4 @@
-"""Redis room: real servers only (the binary provider, and the URL provider on the machine's Redis)."""
+"""Redis fixtures and providers: real servers only (the binary provider, and the URL provider on the machine's Redis)."""
 
 from __future__ import annotations
 
@@ -76,10 +76,13 @@ def test_binary_keys_written_in_one_test_are_gone_in_the_next(pytester: pytest.P
     pytester.makepyfile(KEYS_GONE)
     result = pytester.runpytest("--xaio-redis=binary")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["xaio: redis binary redis://127.0.0.1:*/1"])
+    # The inner session inherits the outer xdist worker's name; worker gwN claims DB 1 + N first.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    expected_db = 1 + (int(worker[2:]) if worker[2:].isdigit() else 0)
+    result.stdout.fnmatch_lines([f"xaio: redis binary redis://127.0.0.1:*/{expected_db}"])
     first, second = _read(pytester, "first"), _read(pytester, "second")
     assert first["url"] == second["url"]
-    assert first["db"] == 1
+    assert first["db"] == expected_db
 
 
 def test_binary_server_has_no_persistence_and_stops_at_session_end(pytester: pytest.Pytester) -> None:
@@ -221,10 +224,10 @@ def test_app_writes_through_xaio_env_are_flushed(pytester: pytest.Pytester) -> N
     pytester.makepyfile(
         """
         import os, redis
-        from pytest_xaio.runtime import get_runtime
+        from pytest_xaio.env import export_env
 
         def test_1_app_writes(pytestconfig):
-            get_runtime(pytestconfig).export_env()
+            export_env(pytestconfig)
             app_client = redis.Redis.from_url(os.environ["REDIS_URL"])
             app_client.set("session:abc", "1")
             app_client.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_xaio.db.sqlsplit import split_statements
+from pytest_xaio.migrations.sqlsplit import split_statements
 
 
 def test_lines_and_statements() -> None:

@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from pytest_xaio.config import AuthSettings, get_settings
+from pytest_xaio.env import export_env
 from pytest_xaio.errors import config_error, missing_extra
-from pytest_xaio.runtime import get_runtime
+from pytest_xaio.resolve import resolve_object
+from pytest_xaio.runtime import XaioRuntime, session_object
 
 __all__ = ["DEFAULT_USER_ID", "KeyPair", "TokenFactory", "default_user", "session_keys", "token_factory"]
 
@@ -118,19 +120,34 @@ def _algorithm(settings: AuthSettings) -> str:
     return algorithm
 
 
+class AuthSession:
+    """The session's signing keys (RS*/PS*/ES*) and token factory, made on first use."""
+
+    def __init__(self, runtime: XaioRuntime) -> None:
+        self.settings = runtime.settings
+        self.keys: KeyPair | None = None
+        self.factory: TokenFactory | None = None
+
+
+_auth_key = pytest.StashKey[AuthSession]()
+
+
+def _auth_session(config: pytest.Config) -> AuthSession:
+    return session_object(config, _auth_key, AuthSession)
+
+
 def session_keys(config: pytest.Config) -> KeyPair | None:
     """The session's key pair for RS*/PS*/ES* algorithms (``None`` for HS*), made on first use."""
-    runtime = get_runtime(config)
-    algorithm = _algorithm(runtime.settings.auth)
+    session = _auth_session(config)
+    algorithm = _algorithm(session.settings.auth)
     if algorithm in _HMAC:
         return None
-    keys = runtime.state.get("auth.keys")
-    if keys is None:
-        path = runtime.settings.auth.jwt_private_key
-        keys = _load_private_key(runtime.settings.resolve_path(path), algorithm) if path else _generate_keys(algorithm)
-        runtime.state["auth.keys"] = keys
-    assert isinstance(keys, KeyPair)
-    return keys
+    if session.keys is None:
+        path = session.settings.auth.jwt_private_key
+        session.keys = (
+            _load_private_key(session.settings.resolve_path(path), algorithm) if path else _generate_keys(algorithm)
+        )
+    return session.keys
 
 
 def _secret_from(config: pytest.Config) -> str:
@@ -138,9 +155,7 @@ def _secret_from(config: pytest.Config) -> str:
     if settings.jwt_secret:
         return settings.jwt_secret
     if settings.jwt_secret_from:
-        from pytest_xaio.app import resolve_object
-
-        get_runtime(config).export_env()  # the settings module may read the env when imported
+        export_env(config)  # the settings module may read the env when imported
         value = resolve_object(settings.jwt_secret_from, setting="xaio_jwt_secret_from", rootdir=str(config.rootpath))
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
@@ -161,15 +176,12 @@ def _secret_from(config: pytest.Config) -> str:
 
 def token_factory(config: pytest.Config, user: Any = None) -> TokenFactory:
     """A :class:`TokenFactory` for this session's settings, bound to ``user``."""
-    runtime = get_runtime(config)
-    base = runtime.state.get("auth.factory")
-    if base is None:
+    session = _auth_session(config)
+    if session.factory is None:
         keys = session_keys(config)
         secret: Callable[[], str] | None = None if keys else (lambda: _secret_from(config))
-        base = TokenFactory(runtime.settings.auth, keys=keys, secret=secret)
-        runtime.state["auth.factory"] = base
-    assert isinstance(base, TokenFactory)
-    return base.bind(user)
+        session.factory = TokenFactory(session.settings.auth, keys=keys, secret=secret)
+    return session.factory.bind(user)
 
 
 class TokenFactory:

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from pytest_xaio.app import lifespan, load_app, open_async_client, open_client, resolve_object
+from pytest_xaio.app import lifespan, load_app, open_async_client, open_client
 from pytest_xaio.auth import TokenFactory, default_user, token_factory
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
+from pytest_xaio.resolve import resolve_object
 
 __all__ = [
     "UserFactory",
@@ -130,8 +131,15 @@ def xaio_user(request: pytest.FixtureRequest, xaio_user_factory: UserFactory) ->
         return xaio_user_factory(**dict(attrs))
 
 
+@pytest.fixture(scope="session")
+def _xaio_token_factory(pytestconfig: pytest.Config) -> TokenFactory:
+    """The session's token factory (keys made and the app's secret read once), bound to no user."""
+    with exit_on_config_error():
+        return token_factory(pytestconfig)
+
+
 @pytest.fixture
-def xaio_token(pytestconfig: pytest.Config, xaio_user: Any) -> TokenFactory:
+def xaio_token(_xaio_token_factory: TokenFactory, xaio_user: Any) -> TokenFactory:
     """Mint JWTs for ``xaio_user`` (or any user), valid or broken in one specific way.
 
     Example::
@@ -140,8 +148,7 @@ def xaio_token(pytestconfig: pytest.Config, xaio_user: Any) -> TokenFactory:
             for token in (xaio_token.expired(), xaio_token.alg_none(), xaio_token.wrong_signature()):
                 assert xaio_anon_client.get("/api/me", headers=xaio_token.headers(token)).status_code == 401
     """
-    with exit_on_config_error():
-        return token_factory(pytestconfig, xaio_user)
+    return _xaio_token_factory.bind(xaio_user)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The numbers come from coverage.py's own data and analysis API (``Coverage.get_data()``,
 ``analysis2()``, ``branch_stats()``) on the Coverage object pytest-cov combined at the end of the run,
-so they match pytest-cov's report. pytest-cov is optional: without it (or without ``--cov``) this room
+so they match pytest-cov's report. pytest-cov is optional: without it (or without ``--cov``) this module
 does nothing, except refuse ``--xaio-cov-fail-under-file`` given on the command line.
 """
 

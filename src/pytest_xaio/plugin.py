@@ -10,7 +10,7 @@ from pytest_xaio import hooks, markers
 from pytest_xaio.config import OPTIONS, get_settings, settings_key
 from pytest_xaio.runtime import XaioRuntime, get_runtime, runtime_key
 
-# Each room is a plugin of its own (fixtures and the hooks it needs); listing them here means
+# Each concern's fixtures and hooks are a plugin of their own (fixtures and the hooks it needs); listing them here means
 # `-p no:xaio` turns every one of them off. Their modules import nothing heavy at load time.
 pytest_plugins = [
     "pytest_xaio.postgres.fixtures",

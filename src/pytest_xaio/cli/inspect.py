@@ -360,8 +360,8 @@ _SQL_MIGRATION = re.compile(r"^V\d+(?:[._]\d+)*__.+\.sql$", re.IGNORECASE)
 
 
 def _find_migrations(info: ProjectInfo) -> None:
-    from pytest_xaio.db.migrations import read_sql_dir
     from pytest_xaio.errors import XaioConfigError
+    from pytest_xaio.migrations.source import read_sql_dir
 
     root = info.root
     inis = sorted(_walk_files(root, lambda name: name == "alembic.ini"), key=lambda p: len(p.parts))
@@ -399,7 +399,7 @@ def _find_migrations(info: ProjectInfo) -> None:
 def _alembic_script_dir(ini: Path) -> Path:
     import configparser
 
-    from pytest_xaio.db.migrations import alembic_script_dir
+    from pytest_xaio.migrations.source import alembic_script_dir
 
     try:
         return alembic_script_dir(ini)

@@ -47,7 +47,7 @@ def probe_app(
 
 
 def _resolve(spec: str, setting: str) -> Any:
-    from pytest_xaio.app import resolve_object
+    from pytest_xaio.resolve import resolve_object
 
     # The plugin's own resolution, so what is confirmed here is what the plugin will load.
     return resolve_object(spec, setting=setting, rootdir=os.getcwd())

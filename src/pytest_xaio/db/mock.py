@@ -139,7 +139,7 @@ class MockSession:
 
 def resolve_dependency(spec: str, rootdir: str | None = None) -> Any:
     """``package.module:attr.path`` → the object, resolved the way the app helper resolves ``xaio_app``."""
-    from pytest_xaio.app import resolve_object
+    from pytest_xaio.resolve import resolve_object
 
     return resolve_object(spec, setting="xaio_db_dependency", rootdir=rootdir)
 

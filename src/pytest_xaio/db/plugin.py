@@ -1,20 +1,22 @@
-"""pytest hooks and fixtures of the db room: migrations, snapshots, the opt-in mock DB, migration
+"""pytest hooks and fixtures for database tests: migrations, snapshots, the opt-in mock DB, migration
 checks and Hypothesis profiles."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_xaio.config import get_settings
-from pytest_xaio.db.migrator import Migrator
 from pytest_xaio.db.mock import MockSession, apps_in, block_real_databases, resolve_dependency
 from pytest_xaio.db.snapshot import Snapshotter
 from pytest_xaio.errors import config_error, exit_on_config_error
-from pytest_xaio.runtime import get_runtime
+from pytest_xaio.migrations.migrator import Migrator
+
+if TYPE_CHECKING:
+    from pytest_xaio.postgres.databases import DatabaseOwner
 
 __all__ = ["xaio_db_mock", "xaio_migrations", "xaio_snapshot"]
 
@@ -40,8 +42,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     settings = get_settings(config)
     if not settings.db.migration_checks:
         return
-    from pytest_xaio.db.checks import check_items
-    from pytest_xaio.db.migrations import discover
+    from pytest_xaio.migrations.checks import check_items
+    from pytest_xaio.migrations.source import discover
 
     source = discover(settings)
     if source.kind == "none":
@@ -66,8 +68,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     restore: list[tuple[Any, Any]] = []
     if dependency is not None:
         funcargs = getattr(item, "funcargs", {})
-        loaded = get_runtime(item.config).state.get("app.apps", {})
-        for app in apps_in([*funcargs.values(), *loaded.values()]):
+        from pytest_xaio.app import loaded_apps
+
+        for app in apps_in([*funcargs.values(), *loaded_apps(item.config)]):
             restore.append((app, app.dependency_overrides.get(dependency, _MISSING)))
             app.dependency_overrides[dependency] = lambda: session
     try:
@@ -98,7 +101,7 @@ def _xaio_mock_db_marker(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def xaio_migrations(request: pytest.FixtureRequest) -> Iterator[Migrator]:
+def xaio_migrations(request: pytest.FixtureRequest, _xaio_owner: DatabaseOwner) -> Iterator[Migrator]:
     """The project's migrations and an empty scratch database of this test's own to run them in.
 
     ``upgrade(to=...)``, ``downgrade(to=...)``, ``head``, ``current``, ``versions``, and inspection:
@@ -113,11 +116,10 @@ def xaio_migrations(request: pytest.FixtureRequest) -> Iterator[Migrator]:
             xaio_migrations.downgrade(to="074")
             assert not xaio_migrations.table_exists("waitlist")
     """
-    from pytest_xaio.db.migrations import discover
+    from pytest_xaio.migrations.source import discover
 
-    runtime = get_runtime(request.config)
     with exit_on_config_error():
-        migrator = Migrator(runtime.owner(), discover(runtime.settings))
+        migrator = Migrator(_xaio_owner, discover(get_settings(request.config)))
     try:
         yield migrator
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_xaio.db.migrations import HISTORY_TABLE
+from pytest_xaio.migrations.source import HISTORY_TABLE
 
 __all__ = [
     "Column",

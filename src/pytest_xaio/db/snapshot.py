@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_xaio.db.migrations import HISTORY_TABLE
+from pytest_xaio.migrations.source import HISTORY_TABLE
 
 __all__ = ["Snapshot", "SnapshotDiff", "Snapshotter", "TableDiff", "take_snapshot"]
 

@@ -1,4 +1,4 @@
-"""pytest hooks and fixtures of the externals room.
+"""pytest hooks and fixtures for the outside world: the network guard and the Stripe, Brevo and GitHub fakes.
 
 Externals are on for a test when ``xaio_mock_externals`` is set, the test has
 ``@pytest.mark.xaio_externals``, or it asks for a fake (``stripe_fake``, ``brevo_fake``,
@@ -9,7 +9,6 @@ A live Stripe key in the environment is refused either way.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pytest_xaio.externals.guard import (
     live_key_message,
 )
 from pytest_xaio.externals.stripe_fake import STRIPE_HOSTS, StripeFake
+from pytest_xaio.resolve import resolve_object
 
 FAKE_FIXTURES = ("xaio_externals", "stripe_fake", "brevo_fake", "github_fake")
 
@@ -58,26 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
             )
 
 
-def resolve_attr(spec: str, what: str) -> str | None:
-    """``package.module:attr.sub`` → the value, after the app's environment is exported."""
-    module_name, sep, attr_path = spec.partition(":")
-    if not sep or not module_name or not attr_path:
-        config_error(f"{what} = {spec!r} is not module:attribute", f"write it as yourapp.settings:settings.{what}")
-    try:
-        value: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        config_error(
-            f"{what} = {spec!r}: cannot import {module_name!r} ({exc})",
-            "check the module path (it is imported from the rootdir)",
-        )
-    for part in attr_path.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            config_error(
-                f"{what} = {spec!r}: {module_name} has no attribute {attr_path!r}",
-                "point it at the attribute that holds the secret",
-            )
+def resolve_attr(spec: str, what: str, rootdir: str | None = None) -> str | None:
+    """``package.module:attr.sub`` → the value as text (a pydantic ``SecretStr`` unwrapped)."""
+    value = resolve_object(spec, setting=what, rootdir=rootdir)
     if hasattr(value, "get_secret_value"):  # pydantic SecretStr
         value = value.get_secret_value()
     return None if value is None else str(value)
@@ -90,10 +73,12 @@ def _activate(config: pytest.Config) -> ExternalsSession:
         if settings.stripe_webhook_secret:
             return settings.stripe_webhook_secret
         if settings.stripe_webhook_secret_from:
-            from pytest_xaio.runtime import get_runtime
+            from pytest_xaio.env import export_env
 
-            get_runtime(config).export_env()
-            return resolve_attr(settings.stripe_webhook_secret_from, "xaio_stripe_webhook_secret_from")
+            export_env(config)
+            return resolve_attr(
+                settings.stripe_webhook_secret_from, "xaio_stripe_webhook_secret_from", str(config.rootpath)
+            )
         return None
 
     externals = Externals(settings.allow_hosts)

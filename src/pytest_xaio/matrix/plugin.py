@@ -14,7 +14,7 @@ import pytest
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error
 from pytest_xaio.markers import MatrixMarker, marker_options
-from pytest_xaio.runtime import get_runtime
+from pytest_xaio.runtime import session_object
 
 if TYPE_CHECKING:
     from pytest_xaio.matrix.cases import CaseSpec
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["case", "keyword_for_ids", "matrix_cases", "pytest_configure", "pytest_generate_tests"]
 
-_STATE_KEY = "matrix.routes"
+# The routes read from each app this session (by the marker's app= spec; None is xaio_app).
+_routes_key = pytest.StashKey[dict[str | None, list["RouteInfo"]]]()
 # "POST /api/projects" is two words to pytest's -k grammar (an error), and braces are not allowed in
 # its words; users mean "all of these", as one term ("not POST /api/x" is "not (POST and /api/x)").
 _METHOD_THEN_PATH = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[^\s()]*)", re.IGNORECASE)
@@ -83,19 +84,19 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
 def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:
     from pytest_xaio.matrix.routes import read_routes, resolve_callable
 
-    runtime = get_runtime(config)
-    cache: dict[str | None, list[RouteInfo]] = runtime.state.setdefault(_STATE_KEY, {})
+    cache = session_object(config, _routes_key, lambda _runtime: {})
     if app_spec not in cache:
         app = load_matrix_app(config, app_spec)
         extra = [
-            resolve_callable(dep, "xaio_auth_dependencies entry") for dep in runtime.settings.matrix.auth_dependencies
+            resolve_callable(dep, "xaio_auth_dependencies entry")
+            for dep in get_settings(config).matrix.auth_dependencies
         ]
         cache[app_spec] = read_routes(app, extra)
     return cache[app_spec]
 
 
 def load_matrix_app(config: pytest.Config, app_spec: str | None) -> Any:
-    """The app under test, through the app room's ``load_app`` (env exported first)."""
+    """The app under test, through ``pytest_xaio.app.load_app`` (env exported first)."""
     from pytest_xaio.app import load_app
 
     return load_app(config, app_spec)

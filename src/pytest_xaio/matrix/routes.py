@@ -1,6 +1,6 @@
 """Reading a FastAPI app's routes: methods, paths, parameters, body and auth, from the dependant tree.
 
-What the matrix needs from FastAPI is read here and nowhere else, so the rest of the room works on
+What the matrix needs from FastAPI is read here and nowhere else, so the rest of the matrix works on
 plain dataclasses. FastAPI is imported inside the functions (the plugin must load without it).
 """
 
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import importlib
 import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_xaio.errors import config_error
+from pytest_xaio.resolve import resolve_object
 
 __all__ = ["ApiKey", "Param", "RouteInfo", "matches", "read_routes", "resolve_callable", "schema_of"]
 
@@ -103,16 +103,7 @@ def matches(patterns: Sequence[str], method: str, path: str) -> bool:
 
 def resolve_callable(spec: str, what: str) -> Any:
     """Import ``module:attr.attr`` (as the ini settings name callables)."""
-    module_name, sep, attr_path = spec.strip().partition(":")
-    if not sep or not module_name or not attr_path:
-        config_error(f"{what} {spec!r} is not module:callable", "write it as package.module:function")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr_path.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        config_error(f"{what} {spec!r} cannot be imported: {exc}", "check the module path and the name")
-    return obj
+    return resolve_object(spec, setting=what)
 
 
 def find_fastapi(app: Any) -> Any:

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_xaio.env import export_env
 from pytest_xaio.errors import exit_on_config_error
 from pytest_xaio.markers import marker_options
-from pytest_xaio.runtime import get_runtime
+from pytest_xaio.postgres import PostgresServer
+from pytest_xaio.postgres.session import postgres_session
 
 if TYPE_CHECKING:  # psycopg is imported on first use, not when the plugin loads
-    from pytest_xaio.postgres.isolation import TestDatabase
+    from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
 
 __all__ = ["database_fixture", "open_database"]
 
@@ -23,15 +25,19 @@ def open_database(
     isolation: str | None = None,
     migrations: str | None = None,
     schema_sql: str | None = None,
+    workers: WorkerDatabases | None = None,
 ) -> Iterator[TestDatabase]:
-    """The body of every database fixture: pick the isolation, make the databases, yield one test's."""
-    from pytest_xaio.postgres.isolation import worker_databases
+    """The body of every database fixture: pick the isolation, make the databases, yield one test's.
 
-    runtime = get_runtime(request.config)
-    chosen = isolation or marker_options(request.node, "xaio_db").isolation or runtime.settings.postgres.isolation
-    with exit_on_config_error():
-        runtime.export_env()
-        workers = worker_databases(runtime, migrations, schema_sql)
+    ``workers`` are the worker's databases to use (the ``_xaio_workers`` fixture's for the configured
+    schema); without them they are made for ``migrations`` / ``schema_sql``.
+    """
+    postgres = postgres_session(request.config)
+    chosen = isolation or marker_options(request.node, "xaio_db").isolation or postgres.settings.postgres.isolation
+    if workers is None:
+        with exit_on_config_error():
+            export_env(request.config)
+            workers = postgres.workers(migrations, schema_sql)
     with workers.test_database(chosen) as db:
         yield db
 
@@ -58,7 +64,7 @@ def database_fixture(
         raise ValueError(f"isolation must be transaction, truncate or clone, not {isolation!r}")
 
     @pytest.fixture
-    def _database(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
+    def _database(request: pytest.FixtureRequest, xaio_postgres: PostgresServer) -> Iterator[TestDatabase]:
         yield from open_database(request, isolation=isolation, migrations=migrations, schema_sql=schema_sql)
 
     return _database

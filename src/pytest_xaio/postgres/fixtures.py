@@ -1,4 +1,10 @@
-"""Postgres fixtures: the server, this test's isolated database, and a connection to it."""
+"""Postgres fixtures: the server, this test's isolated database, and a connection to it.
+
+They chain by parameter, as the objects depend on each other: ``xaio_postgres`` (the server) →
+``_xaio_owner`` (what the session creates on it) → ``_xaio_template`` (the migrated template) →
+``_xaio_workers`` (this worker's database, env exported) → ``xaio_database`` → ``xaio_db``.
+The objects themselves live in :class:`~pytest_xaio.postgres.session.PostgresSession`.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_xaio.config import XaioSettings, get_settings
+from pytest_xaio.env import export_env
 from pytest_xaio.errors import exit_on_config_error
 from pytest_xaio.postgres import PostgresServer
 from pytest_xaio.postgres.factories import open_database
-from pytest_xaio.runtime import get_runtime
+from pytest_xaio.postgres.session import postgres_session
 
 if TYPE_CHECKING:
-    from pytest_xaio.postgres.isolation import TestDatabase
+    from pytest_xaio.postgres.databases import DatabaseOwner
+    from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
+    from pytest_xaio.postgres.template import Template
 
 __all__ = ["xaio_database", "xaio_db", "xaio_db_url", "xaio_postgres", "xaio_settings"]
 
@@ -41,11 +50,33 @@ def xaio_postgres(pytestconfig: pytest.Config) -> PostgresServer:
             assert xaio_postgres.provider in {"embedded", "url", "container", "local"}
     """
     with exit_on_config_error():
-        return get_runtime(pytestconfig).postgres()
+        return postgres_session(pytestconfig).server()
+
+
+@pytest.fixture(scope="session")
+def _xaio_owner(pytestconfig: pytest.Config, xaio_postgres: PostgresServer) -> DatabaseOwner:
+    """Creates (and at the end drops) the databases this session makes on the server."""
+    with exit_on_config_error():
+        return postgres_session(pytestconfig).owner()
+
+
+@pytest.fixture(scope="session")
+def _xaio_template(pytestconfig: pytest.Config, _xaio_owner: DatabaseOwner) -> Template:
+    """The migrated template database (built once, cached across runs by the migrations' hash)."""
+    with exit_on_config_error():
+        return postgres_session(pytestconfig).template()
+
+
+@pytest.fixture(scope="session")
+def _xaio_workers(pytestconfig: pytest.Config, _xaio_template: Template) -> WorkerDatabases:
+    """This worker's database, cloned from the template, with the app's environment exported."""
+    with exit_on_config_error():
+        export_env(pytestconfig)
+        return postgres_session(pytestconfig).workers()
 
 
 @pytest.fixture
-def xaio_database(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
+def xaio_database(request: pytest.FixtureRequest, _xaio_workers: WorkerDatabases) -> Iterator[TestDatabase]:
     """This test's isolated, migrated database: ``url``, ``connection``, ``isolation``, SQLAlchemy hooks.
 
     The isolation comes from ``xaio_isolation`` or ``@pytest.mark.xaio_db(isolation=...)``.
@@ -56,7 +87,7 @@ def xaio_database(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
             with xaio_database.session() as session:   # joins the test's transaction
                 session.execute(text("INSERT INTO projects (name) VALUES ('a')"))
     """
-    yield from open_database(request)
+    yield from open_database(request, workers=_xaio_workers)
 
 
 @pytest.fixture

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from pytest_xaio.db.migrations import HISTORY_TABLE, sqlalchemy_url
+from pytest_xaio.migrations.source import HISTORY_TABLE, sqlalchemy_url
 from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
 
-if TYPE_CHECKING:
-    from pytest_xaio.runtime import XaioRuntime
-
-__all__ = ["IsolationError", "TestDatabase", "WorkerDatabases", "worker_databases"]
+__all__ = ["IsolationError", "TestDatabase", "WorkerDatabases"]
 
 _ALWAYS_KEEP = {"alembic_version", HISTORY_TABLE}
 
@@ -259,29 +256,3 @@ def _non_empty(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
     query = " UNION ALL ".join(f"SELECT {i} FROM (SELECT 1 FROM {t} LIMIT 1) AS x{i}" for i, t in enumerate(tables))
     rows = conn.execute(query.encode()).fetchall()
     return [tables[int(r[0])] for r in rows]
-
-
-def worker_databases(
-    runtime: XaioRuntime, migrations: str | None = None, schema_sql: str | None = None
-) -> WorkerDatabases:
-    """The worker's databases for a template, made on first use.
-
-    With no arguments: the configured schema (``xaio_migrations`` / ``xaio_schema_sql``). With
-    either one: a second template of its own, for fixtures built by ``database_fixture``.
-    """
-    key = f"postgres.workers:{migrations or ''}:{schema_sql or ''}"
-    workers = runtime.state.get(key)
-    if workers is None:
-        if migrations is None and schema_sql is None:
-            template, worker_db = runtime.template().name, runtime.worker_database()
-        else:
-            from pytest_xaio.postgres.template import ensure_template
-
-            settings = runtime.settings.replace("postgres", migrations=migrations, schema_sql=schema_sql)
-            template = ensure_template(runtime.owner(), settings).name
-            worker_db = runtime.owner().create(template=template, kind="worker")
-        workers = WorkerDatabases(runtime.owner(), template, worker_db, runtime.settings.postgres.keep_tables)
-        runtime.state[key] = workers
-        runtime.exit_stack.callback(workers.close)
-    assert isinstance(workers, WorkerDatabases)
-    return workers

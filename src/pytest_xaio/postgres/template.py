@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_xaio.config import XaioSettings
-from pytest_xaio.db.migrations import MigrationError, MigrationSource, discover
 from pytest_xaio.errors import config_error
+from pytest_xaio.migrations.source import MigrationError, MigrationSource, discover
 from pytest_xaio.postgres.databases import DatabaseOwner
 
 __all__ = ["Template", "ensure_template", "template_name"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_xaio.db import schema
-from pytest_xaio.db.migrations import (
+from pytest_xaio.migrations.source import (
     MigrationError,
     MigrationSource,
     alembic_current,
@@ -104,7 +104,7 @@ class Migrator:
         """Every migration's version (SQL files) or revision (Alembic), oldest first."""
         if self.source.kind == "sql":
             return [m.version for m in self.source.sql]
-        from pytest_xaio.db.migrations import alembic_revisions
+        from pytest_xaio.migrations.source import alembic_revisions
 
         return [rev for rev, _down, _path in alembic_revisions(self.source)]
 

@@ -1,6 +1,6 @@
 """Reading and applying the app's migrations: Alembic, or Flyway-style ``V001__name.sql`` files.
 
-The foundation needs three things from here: find the migrations, hash them (the template's cache
+Three things are needed from here: find the migrations, hash them (the template's cache
 key), and apply them to head with an error that names the file, the line and Postgres' message.
 """
 
@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_xaio.config import XaioSettings
-from pytest_xaio.db.sqlsplit import split_statements
 from pytest_xaio.errors import config_error
+from pytest_xaio.migrations.sqlsplit import split_statements
 
 __all__ = [
     "HISTORY_TABLE",
+    "UNDO_FILE",
+    "VERSIONED_FILE",
     "MigrationError",
     "MigrationSource",
     "SqlMigration",
@@ -40,8 +42,8 @@ __all__ = [
 ]
 
 HISTORY_TABLE = "xaio_schema_history"
-_VERSIONED = re.compile(r"^V(?P<version>\d+(?:[._]\d+)*)__(?P<name>.+)\.sql$", re.IGNORECASE)
-_UNDO = re.compile(r"^U(?P<version>\d+(?:[._]\d+)*)__(?P<name>.+)\.sql$", re.IGNORECASE)
+VERSIONED_FILE = re.compile(r"^V(?P<version>\d+(?:[._]\d+)*)__(?P<name>.+)\.sql$", re.IGNORECASE)
+UNDO_FILE = re.compile(r"^U(?P<version>\d+(?:[._]\d+)*)__(?P<name>.+)\.sql$", re.IGNORECASE)
 
 
 class MigrationError(Exception):
@@ -152,11 +154,11 @@ def read_sql_dir(path: Path) -> list[SqlMigration]:
     undo: dict[str, Path] = {}
     found: dict[tuple[int, ...], SqlMigration] = {}
     for file in sorted(path.iterdir()):
-        u = _UNDO.match(file.name)
+        u = UNDO_FILE.match(file.name)
         if u:
             undo[_norm(u["version"])] = file
     for file in sorted(path.iterdir()):
-        m = _VERSIONED.match(file.name)
+        m = VERSIONED_FILE.match(file.name)
         if not m:
             continue
         version = _norm(m["version"])

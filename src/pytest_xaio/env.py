@@ -1,0 +1,101 @@
+"""The environment the app under test reads: DATABASE_URL, PG* and the ``xaio_env`` lines.
+
+An app reads its settings when its modules are imported, so this is exported before the app (or a
+setting that names an object in it) is imported; what it replaced is put back when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pytest_xaio.errors import config_error
+from pytest_xaio.postgres.session import postgres_session
+from pytest_xaio.redis import redis_session
+from pytest_xaio.runtime import XaioRuntime, session_object
+
+__all__ = ["ExportedEnv", "export_env", "exported_env"]
+
+
+class ExportedEnv:
+    """The variables this session exported (once), and the values they replaced."""
+
+    def __init__(self, runtime: XaioRuntime) -> None:
+        self._runtime = runtime
+        self.values: dict[str, str] | None = None
+        self._saved: dict[str, str | None] = {}
+        runtime.exit_stack.callback(self._restore)
+
+    def export(self, config: pytest.Config) -> dict[str, str]:
+        """Export DATABASE_URL, PG* and the ``xaio_env`` lines (starting what they name) once."""
+        if self.values is not None:
+            return self.values
+        settings = self._runtime.settings
+        env: dict[str, str] = {}
+        values: dict[str, str] = {}
+        postgres = postgres_session(config)
+        if postgres.enabled:
+            server = postgres.server()
+            db = postgres.worker_database()
+            values.update(
+                url=db.url,
+                host=server.host,
+                port=str(server.port),
+                user=server.user,
+                password=server.password or "",
+                dbname=db.name,
+            )
+            env.update(
+                DATABASE_URL=db.url,
+                PGHOST=server.host,
+                PGPORT=str(server.port),
+                PGUSER=server.user,
+                PGDATABASE=db.name,
+            )
+            if server.password:
+                env["PGPASSWORD"] = server.password
+        lines = settings.postgres.env
+        if any("{redis_url}" in line for line in lines):
+            redis = redis_session(config).server()
+            values["redis_url"] = redis.url if redis is not None else ""
+        for line in lines:
+            name, sep, template = line.partition("=")
+            if not sep or not name.strip():
+                config_error(f"xaio_env line {line!r} is not NAME=VALUE", "write each line as NAME=VALUE")
+            try:
+                env[name.strip()] = template.strip().format(**values)
+            except KeyError as exc:
+                config_error(
+                    f"xaio_env line {line!r} uses {{{exc.args[0]}}}, which is not known",
+                    "use {url} {host} {port} {user} {password} {dbname} or {redis_url}",
+                )
+        for name, value in env.items():
+            self.set(name, value)
+        self.values = env
+        return env
+
+    def set(self, name: str, value: str) -> None:
+        """Set one variable for the rest of the session (the old value comes back at the end)."""
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def _restore(self) -> None:
+        for name, old in self._saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+        self._saved.clear()
+
+
+_env_key = pytest.StashKey[ExportedEnv]()
+
+
+def exported_env(config: pytest.Config) -> ExportedEnv:
+    return session_object(config, _env_key, ExportedEnv)
+
+
+def export_env(config: pytest.Config) -> dict[str, str]:
+    """Export the session's environment (once) and return what was exported."""
+    return exported_env(config).export(config)

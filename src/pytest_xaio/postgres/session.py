@@ -1,0 +1,117 @@
+"""The session's PostgreSQL: the server, the owner of the databases made on it, the migrated
+template, this worker's database and the per-template isolation helpers, each made on first use.
+
+The fixtures in ``postgres/fixtures.py`` hand these over in a chain (server → owner → template →
+worker databases → the test's database), so ``pytest --setup-plan`` shows what a test really uses.
+psycopg and the providers are imported only when something is started.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_xaio.errors import config_error
+from pytest_xaio.runtime import XaioRuntime, session_object
+
+if TYPE_CHECKING:
+    from pytest_xaio.postgres import PostgresServer
+    from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
+    from pytest_xaio.postgres.isolation import WorkerDatabases
+    from pytest_xaio.postgres.template import Template
+
+__all__ = ["PostgresSession", "postgres_session"]
+
+
+class PostgresSession:
+    """The server and the databases this session (or xdist worker) made on it; torn down once."""
+
+    def __init__(self, runtime: XaioRuntime) -> None:
+        self._runtime = runtime
+        self.settings = runtime.settings
+        self._server: PostgresServer | None = None
+        self._owner: DatabaseOwner | None = None
+        self._template: Template | None = None
+        self._worker_db: OwnedDatabase | None = None
+        self._workers: dict[tuple[str | None, str | None], WorkerDatabases] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.postgres.postgres != "none"
+
+    def server(self) -> PostgresServer:
+        if self._server is None:
+            if not self.enabled:
+                config_error(
+                    "a test asked for PostgreSQL but xaio_postgres is 'none'",
+                    "remove xaio_postgres = none, or don't use the xaio_db fixtures in this run",
+                )
+            from pytest_xaio.postgres.providers import start_postgres
+
+            self._server = start_postgres(self.settings, self._runtime.exit_stack)
+        return self._server
+
+    def server_if_started(self) -> PostgresServer | None:
+        """The server if something already asked for it (never starts one)."""
+        return self._server
+
+    def owner(self) -> DatabaseOwner:
+        if self._owner is None:
+            from pytest_xaio.postgres.databases import DatabaseOwner
+
+            self._owner = DatabaseOwner(self.server(), self.settings.project, self.settings.worker)
+            self._runtime.exit_stack.callback(self._owner.drop_all)
+            self._owner.drop_stale()
+        return self._owner
+
+    def template(self) -> Template:
+        if self._template is None:
+            from pytest_xaio.postgres.template import ensure_template
+
+            self._template = ensure_template(self.owner(), self.settings)
+            server = self.server()
+            state = "cached" if self._template.cached else "built"
+            self._runtime.add_summary(
+                f"xaio: postgres {server.version} {server.provider} {server.host}:{server.port}, "
+                f"template {state} (hash {self._template.digest[:12]})"
+            )
+        return self._template
+
+    def worker_database(self) -> OwnedDatabase:
+        """This worker's database, cloned from the template once per session."""
+        if self._worker_db is None:
+            self._worker_db = self.owner().create(template=self.template().name, kind="worker")
+        return self._worker_db
+
+    def workers(self, migrations: str | None = None, schema_sql: str | None = None) -> WorkerDatabases:
+        """The worker's databases for a template, made on first use.
+
+        With no arguments: the configured schema (``xaio_migrations`` / ``xaio_schema_sql``). With
+        either one: a second template of its own, for fixtures built by ``database_fixture``.
+        """
+        key = (migrations, schema_sql)
+        workers = self._workers.get(key)
+        if workers is None:
+            from pytest_xaio.postgres.isolation import WorkerDatabases
+
+            if migrations is None and schema_sql is None:
+                template, worker_db = self.template().name, self.worker_database()
+            else:
+                from pytest_xaio.postgres.template import ensure_template
+
+                settings = self.settings.replace("postgres", migrations=migrations, schema_sql=schema_sql)
+                template = ensure_template(self.owner(), settings).name
+                worker_db = self.owner().create(template=template, kind="worker")
+            workers = WorkerDatabases(self.owner(), template, worker_db, self.settings.postgres.keep_tables)
+            self._workers[key] = workers
+            self._runtime.exit_stack.callback(workers.close)
+        return workers
+
+
+_postgres_key = pytest.StashKey[PostgresSession]()
+
+
+def postgres_session(config: pytest.Config) -> PostgresSession:
+    """The session's :class:`PostgresSession` (nothing is started until a method asks for it)."""
+    return session_object(config, _postgres_key, PostgresSession)
