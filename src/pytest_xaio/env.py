@@ -12,7 +12,7 @@ import pytest
 
 from pytest_xaio.errors import config_error
 from pytest_xaio.postgres.session import postgres_session
-from pytest_xaio.redis import redis_session
+from pytest_xaio.redis_fixtures import redis_session
 from pytest_xaio.runtime import XaioRuntime, session_object
 
 __all__ = ["ExportedEnv", "export_env", "exported_env"]

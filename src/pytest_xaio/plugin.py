@@ -14,7 +14,7 @@ from pytest_xaio.runtime import XaioRuntime, get_runtime, runtime_key
 # `-p no:xaio` turns every one of them off. Their modules import nothing heavy at load time.
 pytest_plugins = [
     "pytest_xaio.postgres.fixtures",
-    "pytest_xaio.redis",
+    "pytest_xaio.redis_fixtures",
     "pytest_xaio.client",
     "pytest_xaio.matrix.plugin",
     "pytest_xaio.externals.plugin",
