@@ -67,10 +67,12 @@ def test_custom_app_ids_cover_uuid_ids_embedded_bodies_headers_and_api_keys(apps
         "GET /service/keys-401-missing-auth",
         "GET /service/keys-401-malformed-header",
         "PUT /v1/items/{item_id}-200-success",
+        "PUT /v1/items/{item_id}-200-edge-values",
         "PUT /v1/items/{item_id}-400-invalid-type",
         "PUT /v1/items/{item_id}-400-missing-field",
         "PUT /v1/items/{item_id}-400-invalid-enum",
         *auth_ids("PUT /v1/items/{item_id}"),
+        "PUT /v1/items/{item_id}-403-other-users-resource",
         "PUT /v1/items/{item_id}-404-missing-resource",
         "GET /v1/items-200-success",
         "GET /v1/items-400-missing-field",
@@ -146,7 +148,7 @@ def test_include_exclude_and_statuses(apps: dict[str, ModuleType]) -> None:
     ids = [c.id for c in cases_of(app, include=["/api/projects/*"], exclude=["DELETE *"], statuses=[200, 404])]
     assert ids == ["GET /api/projects/{project_id}-200-success", "GET /api/projects/{project_id}-404-missing-resource"]
     ids = [c.id for c in cases_of(app, public=["/health"], statuses=[200])]
-    assert ids == [i for i in MATRIX_APP_IDS if "-success" in i]
+    assert ids == [i for i in MATRIX_APP_IDS if "-success" in i or "-edge-values" in i]
 
 
 def test_dash_k_expressions_are_rewritten_for_matrix_ids() -> None:

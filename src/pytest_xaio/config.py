@@ -154,6 +154,22 @@ OPTIONS: tuple[Option, ...] = (
         "validation_status", "matrix", "Status the app answers for invalid input (FastAPI default 422).", "int", 422
     ),
     Option("expected_status", "matrix", "Override expected statuses per case kind: lines kind=status.", "lines", ()),
+    Option(
+        "admin_dependencies",
+        "matrix",
+        "Dependencies (module:callable) that mean a route is for admins only (-403-not-admin cases).",
+        "lines",
+        (),
+    ),
+    Option(
+        "admin_attrs",
+        "matrix",
+        "Attributes of the admin user the matrix makes with xaio_user_factory: lines like is_superuser = true.",
+        "lines",
+        (),
+    ),
+    Option("matrix_examples", "matrix", "Hypothesis-drawn requests per route (the -examples case); 0: none.", "int", 0),
+    Option("matrix_report", "matrix", "Write the matrix's route x case-kind table to this JSON file.", "path"),
     # --- externals ------------------------------------------------------------------------------
     Option(
         "mock_externals",
@@ -227,6 +243,10 @@ class MatrixSettings:
     public_routes: tuple[str, ...] = ()
     validation_status: int = 422
     expected_status: tuple[str, ...] = ()
+    admin_dependencies: tuple[str, ...] = ()
+    admin_attrs: tuple[str, ...] = ()
+    matrix_examples: int = 0
+    matrix_report: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -29,6 +29,8 @@ class MatrixMarker:
     app: str | None = None
     public: tuple[str, ...] = ()
     seed: int = 0
+    expect: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    examples: int | None = None
 
 
 def _xaio_db(*, isolation: str | None = None) -> DbMarker:
@@ -45,7 +47,15 @@ def _endpoint_matrix(
     app: str | None = None,
     public: Sequence[str] = (),
     seed: int = 0,
+    expect: Mapping[str, Mapping[str, Any]] | None = None,
+    examples: int | None = None,
 ) -> MatrixMarker:
+    if expect is not None and not isinstance(expect, Mapping):
+        raise TypeError(
+            f'expect must be a dict like {{"GET /path/{{id}}": {{"missing-resource": 200}}}}, not {expect!r}'
+        )
+    if examples is not None and (isinstance(examples, bool) or not isinstance(examples, int) or examples < 0):
+        raise TypeError(f"examples must be a whole number of requests (0 for none), not {examples!r}")
     return MatrixMarker(
         include=tuple(include),
         exclude=tuple(exclude),
@@ -53,6 +63,8 @@ def _endpoint_matrix(
         app=app,
         public=tuple(public),
         seed=int(seed),
+        expect=dict(expect or {}),
+        examples=examples,
     )
 
 
@@ -77,7 +89,7 @@ MARKERS: tuple[_MarkerSpec, ...] = (
     _MarkerSpec(
         "endpoint_matrix",
         _endpoint_matrix,
-        "expand this test into 200/400/401/404 cases for every route of the app (takes a `case` argument).",
+        "expand this test into 200/400/401/403/404 cases for every route of the app (takes a `case` argument).",
     ),
     _MarkerSpec("xaio_externals", _no_kwargs, "answer Stripe, Brevo and GitHub with fakes and block other hosts."),
     _MarkerSpec("xaio_mock_db", _no_kwargs, "replace the app's DB dependency with a recording mock; block real DB."),

@@ -6,31 +6,17 @@ Everything here is decided at collection time from plain data, so it is cheap an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_xaio.errors import config_error
 from pytest_xaio.matrix.bodies import NOT_A_CHOICE, Generator, missing_id, pattern_sample, wrong_type_candidates
+from pytest_xaio.matrix.expect import CASE_KINDS, KIND_CODES, Expectations
 from pytest_xaio.matrix.routes import Param, RouteInfo, matches
 
 __all__ = ["CASE_KINDS", "CaseSpec", "Expectations", "build_cases"]
 
-#: Case name -> kind. The kind's code is what the id shows; the expected status is configurable.
-CASE_KINDS: dict[str, str] = {
-    "success": "success",
-    "invalid-type": "validation",
-    "missing-field": "validation",
-    "invalid-enum": "validation",
-    "missing-auth": "unauthenticated",
-    "malformed-header": "unauthenticated",
-    "expired-token": "unauthenticated",
-    "wrong-signature": "unauthenticated",
-    "alg-none": "unauthenticated",
-    "unprotected-route": "unauthenticated",
-    "missing-resource": "not_found",
-}
-_KIND_CODES = {"validation": 400, "unauthenticated": 401, "not_found": 404}
 _TOKEN_CASES = {
     "bearer": ("missing-auth", "malformed-header", "expired-token", "wrong-signature", "alg-none"),
     "apikey": ("missing-auth", "malformed-header"),
@@ -47,8 +33,8 @@ class CaseSpec:
     route: RouteInfo
     name: str
     code: int
-    expected: tuple[int, ...]
-    anonymous: bool = False
+    expected: tuple[int, ...]  # empty: any status below 500
+    identity: str = "user"  # user, anon (no credentials), admin, other (a second user)
     path: Mapping[str, Any] = field(default_factory=dict)  # literal values (ids that do not exist)
     path_fixtures: tuple[str, ...] = ()  # path params taken from fixtures of the same name
     fill_fixtures: tuple[str, ...] = ()  # query/body fields filled from fixtures when they exist
@@ -59,6 +45,13 @@ class CaseSpec:
     body_problem: str | None = None  # the generated body is not valid: ask the payload hook, else skip
     auth_case: str | None = None  # which bad credential the anonymous client sends
     seed: int = 0
+    before: CaseSpec | None = None  # a request sent first (after-delete: the DELETE)
+    examples: int = 0  # Hypothesis-drawn requests (the examples case)
+    app: str | None = None  # the marker's app=, so requests go to the app the case was read from
+
+    @property
+    def anonymous(self) -> bool:
+        return self.identity == "anon"
 
     @property
     def kind(self) -> str:
@@ -70,51 +63,11 @@ class CaseSpec:
 
     @property
     def uses_payload(self) -> bool:
-        """Cases whose body must be valid (the hook may supply it); 400 cases send their own."""
-        return self.send_body and self.kind != "validation"
+        """Cases whose body must be valid (the hook may supply it); 400 and edge-value cases send their own."""
+        return self.send_body and self.kind not in ("validation", "robustness")
 
-
-@dataclass(frozen=True)
-class Expectations:
-    """Expected statuses per kind and per case name, from ``xaio_validation_status`` and
-    ``xaio_expected_status`` (case names win over kinds)."""
-
-    by_key: Mapping[str, tuple[int, ...]]
-
-    @classmethod
-    def from_settings(cls, validation_status: int, lines: Iterable[str]) -> Expectations:
-        by_key: dict[str, tuple[int, ...]] = {"validation": (validation_status,)}
-        known = set(CASE_KINDS) | set(_KIND_CODES) | {"success"}
-        for line in lines:
-            key, sep, value = line.partition("=")
-            key = key.strip().replace("_", "-") if key.strip() not in _KIND_CODES else key.strip()
-            if key == "not-found":
-                key = "not_found"
-            if not sep or key not in known:
-                config_error(
-                    f"xaio_expected_status line {line!r} is not kind = status",
-                    "use lines like 'unauthenticated = 403' or 'expired-token = 401|403'; kinds: "
-                    + ", ".join(sorted(known)),
-                )
-            try:
-                codes = tuple(int(part) for part in value.replace(",", "|").split("|") if part.strip())
-            except ValueError:
-                codes = ()
-            if not codes:
-                config_error(
-                    f"xaio_expected_status line {line!r} has no status code",
-                    "write the status as a number, or several as 401|403",
-                )
-            by_key[key] = codes
-        return cls(by_key)
-
-    def expected(self, name: str, route: RouteInfo) -> tuple[int, ...]:
-        kind = CASE_KINDS[name]
-        if name in self.by_key:
-            return self.by_key[name]
-        if kind in self.by_key:
-            return self.by_key[kind]
-        return (route.status,) if kind == "success" else (_KIND_CODES[kind],)
+    def with_route(self, route: RouteInfo) -> CaseSpec:
+        return dataclasses.replace(self, route=route)
 
 
 def build_cases(
@@ -126,19 +79,39 @@ def build_cases(
     public: Sequence[str] = (),
     statuses: Sequence[int] = (),
     seed: int = 0,
+    admin_identity: bool = False,
+    examples: int = 0,
+    app: str | None = None,
 ) -> list[CaseSpec]:
-    """All cases for the routes, in route order; ids are unique."""
+    """All cases for the routes, in route order; ids are unique.
+
+    ``admin_identity``: admin attributes are configured, so admin routes' success cases run as an admin.
+    """
+    from pytest_xaio.matrix.authz import after_delete_case, authz_cases, robustness_cases
+
     cases: list[CaseSpec] = []
-    for route in routes:
-        if include and not matches(include, route.method, route.path):
-            continue
-        if exclude and matches(exclude, route.method, route.path):
-            continue
+    chosen = [
+        r
+        for r in routes
+        if not (include and not matches(include, r.method, r.path))
+        and not (exclude and matches(exclude, r.method, r.path))
+    ]
+    by_key = {(r.method, r.path): r for r in chosen}
+    for route in chosen:
         is_public = matches(public, route.method, route.path)
-        cases.extend(_RouteCases(route, expectations, is_public, seed).build())
+        builder = _RouteCases(route, expectations, is_public, seed, admin_identity, app)
+        route_cases = builder.build()
+        route_cases[1:1] = robustness_cases(builder, examples)
+        route_cases.extend(authz_cases(builder))
+        route_cases.extend(builder.missing_resource())
+        delete = by_key.get(("DELETE", route.path))
+        if route.method == "GET" and delete is not None and not is_public:
+            deleting = _RouteCases(delete, expectations, is_public, seed, admin_identity, app)
+            route_cases.extend(after_delete_case(builder, deleting))
+        cases.extend(route_cases)
     if statuses:
         wanted = set(statuses)
-        cases = [c for c in cases if c.code in wanted or (c.kind == "success" and 200 in wanted)]
+        cases = [c for c in cases if c.code in wanted or (c.kind in ("success", "robustness") and 200 in wanted)]
     seen: dict[str, int] = {}
     unique: list[CaseSpec] = []
     for case in cases:
@@ -150,61 +123,69 @@ def build_cases(
 
 def _renamed(case: CaseSpec, n: int) -> CaseSpec:
     # Two routes with the same method and path: FastAPI only ever reaches the first; keep ids unique.
-    route = case.route
-    twin = RouteInfo(
-        route.method,
-        f"{route.path}#{n}",
-        route.name,
-        route.status,
-        route.params,
-        route.body,
-        route.auth,
-        route.api_key,
-        route.response_field,
-        route.is_async,
-    )
-    return CaseSpec(**{**case.__dict__, "route": twin})
+    return case.with_route(dataclasses.replace(case.route, path=f"{case.route.path}#{n}"))
 
 
 class _RouteCases:
-    def __init__(self, route: RouteInfo, expectations: Expectations, is_public: bool, seed: int) -> None:
+    def __init__(
+        self,
+        route: RouteInfo,
+        expectations: Expectations,
+        is_public: bool,
+        seed: int,
+        admin_identity: bool = False,
+        app: str | None = None,
+    ) -> None:
+        from pytest_xaio.matrix.authz import looks_admin
+
         self.route = route
         self.expectations = expectations
         self.is_public = is_public
         self.seed = seed
+        self.app = app
         self.gen = Generator(route.body.defs if route.body else {}, seed, route.key)
         self._body = self._make_body()
+        # Who sends the cases meant to get in: nobody on a public route, an admin on an admin route.
+        if is_public:
+            self.identity = "anon"
+        elif route.auth == "bearer" and admin_identity and (route.admin or looks_admin(route.path)):
+            self.identity = "admin"
+        else:
+            self.identity = "user"
 
     def build(self) -> list[CaseSpec]:
         route = self.route
-        cases = [self._case("success", path_fixtures=self._path_names())]
+        cases = [self.case("success", path_fixtures=self.path_names())]
         cases.extend(self._validation_cases())
         if route.auth is not None and not self.is_public:
             for name in _TOKEN_CASES[route.auth]:
                 cases.append(
-                    self._case(
+                    self.case(
                         name,
-                        anonymous=True,
+                        identity="anon",
                         auth_case=name,
-                        path_fixtures=self._path_names(),
-                        path=self._missing_path(),
+                        path_fixtures=self.path_names(),
+                        path=self.missing_path(),
                     )
                 )
         elif route.auth is None and not self.is_public:
             cases.append(
-                self._case(
-                    "unprotected-route", anonymous=True, path_fixtures=self._path_names(), path=self._missing_path()
+                self.case(
+                    "unprotected-route", identity="anon", path_fixtures=self.path_names(), path=self.missing_path()
                 )
             )
-        if any(missing_id(p.schema, p.defs, self.seed) is not None for p in route.params_in("path")):
-            cases.append(self._case("missing-resource", path=self._missing_path()))
         return cases
 
+    def missing_resource(self) -> list[CaseSpec]:
+        if any(missing_id(p.schema, p.defs, self.seed) is not None for p in self.route.params_in("path")):
+            return [self.case("missing-resource", path=self.missing_path())]
+        return []
+
     # --- the pieces of a request ----------------------------------------------------------------
-    def _path_names(self) -> tuple[str, ...]:
+    def path_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.route.params_in("path"))
 
-    def _missing_path(self) -> dict[str, Any]:
+    def missing_path(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for param in self.route.params_in("path"):
             value = missing_id(param.schema, param.defs, self.seed)
@@ -213,14 +194,14 @@ class _RouteCases:
             values[param.name] = value
         return values
 
-    def _valid_params(self, location: str) -> dict[str, Any]:
+    def valid_params(self, location: str) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for param in self.route.params_in(location):
             if param.required:
                 values[param.name] = Generator(param.defs, self.seed, param.name).valid(param.schema, param.name)
         return values
 
-    def _valid_body(self) -> tuple[Any, str | None]:
+    def valid_body(self) -> tuple[Any, str | None]:
         return self._body
 
     def _make_body(self) -> tuple[Any, str | None]:
@@ -238,9 +219,9 @@ class _RouteCases:
             return value, _describe_errors(errors)
         return value, None
 
-    def _case(self, name: str, **overrides: Any) -> CaseSpec:
+    def case(self, name: str, **overrides: Any) -> CaseSpec:
         route = self.route
-        body, problem = self._valid_body()
+        body, problem = self.valid_body()
         headers = {p.name: str(v) for p, v in self._with_params("header")}
         cookies = "; ".join(f"{p.name}={v}" for p, v in self._with_params("cookie"))
         if cookies:
@@ -251,10 +232,11 @@ class _RouteCases:
         values: dict[str, Any] = {
             "route": route,
             "name": name,
-            "code": route.status if CASE_KINDS[name] == "success" else _KIND_CODES[CASE_KINDS[name]],
+            "code": KIND_CODES.get(CASE_KINDS[name], route.status),
             "expected": self.expectations.expected(name, route),
-            "anonymous": self.is_public,
-            "query": self._valid_params("query"),
+            "identity": self.identity,
+            "app": self.app,
+            "query": self.valid_params("query"),
             "headers": headers,
             "body": body,
             "send_body": route.body is not None,
@@ -267,9 +249,7 @@ class _RouteCases:
 
     def _with_params(self, location: str) -> list[tuple[Param, Any]]:
         return [
-            (p, v)
-            for p in self.route.params_in(location)
-            if (v := self._valid_params(location).get(p.name)) is not None
+            (p, v) for p in self.route.params_in(location) if (v := self.valid_params(location).get(p.name)) is not None
         ]
 
     # --- 400 ------------------------------------------------------------------------------------
@@ -282,13 +262,23 @@ class _RouteCases:
         ):
             change = make()
             if change is not None:
-                cases.append(self._case(name, **{"path": self._missing_path(), "fill_fixtures": (), **change}))
+                cases.append(self.case(name, **{"path": self.missing_path(), "fill_fixtures": (), **change}))
         return cases
 
     def _wrong_type(self) -> dict[str, Any] | None:
         body = self.route.body
-        valid, problem = self._valid_body()
-        if body is not None and problem is None:
+        valid, problem = self.valid_body()
+        if body is not None and problem is None and body.encoding != "json":
+            # Form fields are all text on the wire: only a number or boolean field can get the wrong type.
+            if isinstance(valid, dict):
+                properties = self.gen.resolve(body.schema).get("properties", {})
+                for key, schema in properties.items():
+                    kind = _scalar_type_of(self.gen, schema)
+                    text = "not-a-boolean" if kind == "boolean" else "not-a-number"
+                    changed = {**valid, key: text}
+                    if kind in ("integer", "number", "boolean") and body.validate(changed):
+                        return {"body": changed}
+        elif body is not None and problem is None:
             if isinstance(valid, dict):
                 properties = self.gen.resolve(body.schema).get("properties", {})
                 for key in valid:
@@ -302,15 +292,15 @@ class _RouteCases:
         for param in self.route.params_in("query"):
             # A string on the wire is only the wrong type for numbers and booleans (not for enums).
             if _scalar_type(param) in ("integer", "number", "boolean") and not param.validate("not-a-number"):
-                return {"query": {**self._valid_params("query"), param.name: "not-a-number"}}
+                return {"query": {**self.valid_params("query"), param.name: "not-a-number"}}
         for param in self.route.params_in("path"):
             if not param.validate("not-a-number"):
-                return {"path": {**self._missing_path(), param.name: "not-a-number"}}
+                return {"path": {**self.missing_path(), param.name: "not-a-number"}}
         return None
 
     def _missing_field(self) -> dict[str, Any] | None:
         body = self.route.body
-        valid, problem = self._valid_body()
+        valid, problem = self.valid_body()
         if body is not None and problem is None:
             if isinstance(valid, dict):
                 for key in valid:
@@ -321,15 +311,15 @@ class _RouteCases:
                 return {"send_body": False}
         for param in self.route.params_in("query"):
             if param.required:
-                return {"query": {k: v for k, v in self._valid_params("query").items() if k != param.name}}
+                return {"query": {k: v for k, v in self.valid_params("query").items() if k != param.name}}
         for param in self.route.params_in("header"):
             if param.required:
-                return {"headers": {k: v for k, v in self._case("success").headers.items() if k != param.name}}
+                return {"headers": {k: v for k, v in self.case("success").headers.items() if k != param.name}}
         return None
 
     def _outside_enum(self) -> dict[str, Any] | None:
         body = self.route.body
-        valid, problem = self._valid_body()
+        valid, problem = self.valid_body()
         if body is not None and problem is None:
             for path in self.gen.walk_enums(body.schema, valid):
                 changed = _replace_at(valid, path, NOT_A_CHOICE)
@@ -345,12 +335,16 @@ class _RouteCases:
         for param in self.route.params_in("query"):
             gen = Generator(param.defs, self.seed, param.name)
             if gen.enum_schema_exists(param.schema) and not param.validate(NOT_A_CHOICE):
-                return {"query": {**self._valid_params("query"), param.name: NOT_A_CHOICE}}
+                return {"query": {**self.valid_params("query"), param.name: NOT_A_CHOICE}}
         return None
 
 
 def _scalar_type(param: Param) -> str | None:
-    schema = Generator(param.defs, 0, "").resolve(param.schema)
+    return _scalar_type_of(Generator(param.defs, 0, ""), param.schema)
+
+
+def _scalar_type_of(gen: Generator, schema: Any) -> str | None:
+    schema = gen.resolve(schema)
     options = schema.get("anyOf") or schema.get("oneOf")
     if options:
         schema = next((o for o in options if o.get("type") not in (None, "null")), {})

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from pytest_xaio.matrix.routes import RouteInfo
     from pytest_xaio.matrix.runner import Case
 
-__all__ = ["case", "keyword_for_ids", "matrix_cases", "pytest_configure", "pytest_generate_tests"]
+__all__ = [
+    "admin_attrs",
+    "case",
+    "keyword_for_ids",
+    "matrix_cases",
+    "pytest_configure",
+    "pytest_generate_tests",
+]
 
 # The routes read from each app this session (by the marker's app= spec; None is xaio_app).
 _routes_key = pytest.StashKey[dict[str | None, list["RouteInfo"]]]()
@@ -41,6 +48,7 @@ def keyword_for_ids(expression: str) -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_Summary(config), "xaio-matrix-summary")
     keyword = getattr(config.option, "keyword", "")
     if keyword:
         config.option.keyword = keyword_for_ids(keyword)
@@ -70,15 +78,44 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
 
     settings = get_settings(config).matrix
     routes = _routes(config, options.app)
+    if settings.admin_dependencies and not settings.admin_attrs:
+        config_error(
+            "xaio_admin_dependencies is set but xaio_admin_attrs is empty, so the matrix cannot make an admin",
+            "add the attributes of an admin user for xaio_user_factory, e.g. xaio_admin_attrs = is_superuser = true",
+        )
+    admin_attrs(config)  # a bad line is an error at collection, not in every admin case
     return build_cases(
         routes,
-        expectations=Expectations.from_settings(settings.validation_status, settings.expected_status),
+        expectations=Expectations.from_settings(settings.validation_status, settings.expected_status, options.expect),
         include=options.include,
         exclude=options.exclude,
         public=(*settings.public_routes, *options.public),
         statuses=options.statuses,
         seed=options.seed,
+        admin_identity=bool(settings.admin_attrs),
+        examples=settings.matrix_examples if options.examples is None else options.examples,
+        app=options.app,
     )
+
+
+def admin_attrs(config: pytest.Config) -> dict[str, Any]:
+    """``xaio_admin_attrs`` lines (``is_superuser = true``, ``role = admin``) as factory keyword arguments."""
+    import json
+
+    attrs: dict[str, Any] = {}
+    for line in get_settings(config).matrix.admin_attrs:
+        name, sep, raw = line.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name.isidentifier():
+            config_error(
+                f"xaio_admin_attrs line {line!r} is not name = value",
+                "write lines like is_superuser = true or role = admin",
+            )
+        try:
+            attrs[name] = json.loads(raw.lower() if raw.lower() in ("true", "false", "null") else raw)
+        except ValueError:
+            attrs[name] = raw  # a bare word is a string: role = admin
+    return attrs
 
 
 def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:
@@ -87,11 +124,10 @@ def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:
     cache = session_object(config, _routes_key, lambda _runtime: {})
     if app_spec not in cache:
         app = load_matrix_app(config, app_spec)
-        extra = [
-            resolve_callable(dep, "xaio_auth_dependencies entry")
-            for dep in get_settings(config).matrix.auth_dependencies
-        ]
-        cache[app_spec] = read_routes(app, extra)
+        matrix = get_settings(config).matrix
+        extra = [resolve_callable(dep, "xaio_auth_dependencies entry") for dep in matrix.auth_dependencies]
+        admin = [resolve_callable(dep, "xaio_admin_dependencies entry") for dep in matrix.admin_dependencies]
+        cache[app_spec] = read_routes(app, extra, admin)
     return cache[app_spec]
 
 
@@ -114,6 +150,7 @@ def case(request: pytest.FixtureRequest) -> Case:
             case.validate(response)
     """
     from pytest_xaio.matrix.runner import Case
+    from pytest_xaio.matrix.summary import PROPERTY
 
     spec = getattr(request, "param", None)
     if spec is None:
@@ -121,4 +158,31 @@ def case(request: pytest.FixtureRequest) -> Case:
             "the `case` fixture comes from @pytest.mark.endpoint_matrix; mark the test with it",
             pytrace=False,
         )
+    # For the end-of-run table (a plain dict, so xdist carries it to the controller).
+    request.node.user_properties.append((PROPERTY, {"id": spec.id, "route": spec.route.key, "name": spec.name}))
     return Case(spec, request)
+
+
+# --- the end-of-run route x case-kind table -----------------------------------------------------
+class _Summary:
+    """Registered per config: collects the matrix cases' reports, prints the table at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from pytest_xaio.matrix.summary import MatrixReport
+
+        self.config = config
+        self.report = MatrixReport()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.report.add(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(self.config, "workerinput") or not self.report.cases:
+            return
+        terminalreporter.write_sep("-", "endpoint matrix")
+        for line in self.report.lines():
+            terminalreporter.write_line(line)
+        path = get_settings(self.config).matrix.matrix_report
+        if path:
+            self.report.write(path)
+            terminalreporter.write_line(f"endpoint matrix report written to {path}")

@@ -51,15 +51,24 @@ def describe_failure(
     case_id: str,
     what: str,
     expected: Sequence[int],
+    problem: str | None = None,
     status: int | str | None,
     request: Any,
     response: Any,
     hint: str | None = None,
     extra_secret_headers: Sequence[str] = (),
 ) -> str:
-    """A readable report; ``request``/``response`` are httpx objects (or None when none was made)."""
-    want = " or ".join(str(s) for s in expected)
-    lines = [f"endpoint matrix case {case_id}", f"  {what}: expected status {want}, got {status}"]
+    """A readable report; ``request``/``response`` are httpx objects (or None when none was made).
+
+    ``expected`` empty means "any status below 500"; ``problem`` replaces the status line when the
+    status was right but the answer was not (a body that does not fit the response model).
+    """
+    want = " or ".join(str(s) for s in expected) if expected else "below 500"
+    if problem is not None:
+        head = f"  {what} (status {status}): {problem}"
+    else:
+        head = f"  {what}: expected status {want}, got {status}"
+    lines = [f"endpoint matrix case {case_id}", head]
     if hint:
         lines.append(f"  {hint}")
     if request is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_xaio.errors import config_error
+from pytest_xaio.matrix.responses import ResponseSpec, response_spec
 from pytest_xaio.resolve import resolve_object
 
 __all__ = ["ApiKey", "Param", "RouteInfo", "matches", "read_routes", "resolve_callable", "schema_of"]
@@ -77,6 +78,9 @@ class RouteInfo:
     api_key: ApiKey | None = None
     response_field: Any = field(default=None, repr=False, compare=False)
     is_async: bool = False
+    admin: bool = False  # a dependency in xaio_admin_dependencies guards it
+    declared: tuple[int, ...] = ()  # statuses of FastAPI's responses= for the route
+    response: ResponseSpec = field(default_factory=ResponseSpec, compare=False)
 
     @property
     def key(self) -> str:
@@ -123,10 +127,13 @@ def find_fastapi(app: Any) -> Any:
     )
 
 
-def read_routes(app: Any, auth_dependencies: Sequence[Any] = ()) -> list[RouteInfo]:
+def read_routes(
+    app: Any, auth_dependencies: Sequence[Any] = (), admin_dependencies: Sequence[Any] = ()
+) -> list[RouteInfo]:
     """Every (method, route) of the app's API routes, in the app's order."""
     fastapi_app = find_fastapi(app)
     extra_auth = {id(_unwrap(dep)) for dep in auth_dependencies}
+    admin_calls = {id(_unwrap(dep)) for dep in admin_dependencies}
     routes: list[RouteInfo] = []
     for route in _api_routes(fastapi_app.routes):
         dependant = route.dependant
@@ -134,19 +141,29 @@ def read_routes(app: Any, auth_dependencies: Sequence[Any] = ()) -> list[RouteIn
         body = _body(route)
         auth, api_key = _auth(dependant, extra_auth)
         endpoint = getattr(route, "endpoint", None)
+        admin = bool(admin_calls) and any(
+            current.call is not None and id(_unwrap(current.call)) in admin_calls for current in _walk(dependant)
+        )
+        if admin and auth is None:
+            auth = "bearer"  # the admin check reads the user, so it is authenticated however it does it
+        spec = response_spec(route)
+        declared = tuple(sorted(int(k) for k in (getattr(route, "responses", None) or {}) if str(k).isdigit()))
         for method in sorted(m for m in (route.methods or ()) if m in _METHODS):
             routes.append(
                 RouteInfo(
                     method=method,
                     path=route.path,
                     name=str(getattr(route, "name", "") or ""),
-                    status=int(route.status_code or 200),
+                    status=int(route.status_code or spec.default_status or 200),
                     params=params,
                     body=body,
                     auth=auth,
                     api_key=api_key,
                     response_field=_checkable_response(route),
                     is_async=bool(endpoint is not None and inspect.iscoroutinefunction(endpoint)),
+                    admin=admin,
+                    declared=declared,
+                    response=spec,
                 )
             )
     return routes

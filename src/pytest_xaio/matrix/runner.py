@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-import uuid
-from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +14,9 @@ import pytest
 
 from pytest_xaio.matrix.cases import CREDENTIAL_FIXTURES, CaseSpec
 from pytest_xaio.matrix.report import describe_failure
+from pytest_xaio.matrix.responses import check_body
 from pytest_xaio.matrix.routes import RouteInfo
+from pytest_xaio.matrix.wire import as_id, encode_body, quote, where
 
 __all__ = ["Case"]
 
@@ -64,6 +65,8 @@ class Case:
         self.response: Any = None
         self._sent: Any = None
         self._from_hook = False
+        self._clients: dict[str, Any] = {}
+        self._users: dict[str, Any] = {}
 
     # --- what the case is -----------------------------------------------------------------------
     @property
@@ -112,67 +115,147 @@ class Case:
 
     # --- sending --------------------------------------------------------------------------------
     def call(self, client: Any = None, **request_kwargs: Any) -> Any:
-        """Send this case's request (with the right client) and return the response."""
+        """Send this case's request (with the right client and identity) and return the response."""
         spec = self.spec
+        if spec.before is not None:
+            self._before(spec.before, client)
+        if spec.examples:
+            from pytest_xaio.matrix.examples import run_examples
+
+            self.response = run_examples(self, client, request_kwargs)
+            return self.response
+        client, url, kwargs = self.prepare(spec, client, request_kwargs)
+        self.response = self.send(client, spec.route.method, url, kwargs)
+        return self.response
+
+    def prepare(
+        self, spec: CaseSpec, client: Any = None, request_kwargs: dict[str, Any] | None = None, body: Any = None
+    ) -> tuple[Any, str, dict[str, Any]]:
+        """The client, URL and request arguments for ``spec`` (``body`` replaces the generated one)."""
         route = spec.route
-        credential = self._credential()
-        path_values = self._path_values()
+        credential = self._credential(spec)
+        path_values = self._path_values(spec)
         query = dict(spec.query)
-        body = spec.body
-        if spec.uses_payload:
-            payload = self._request.config.hook.pytest_xaio_payload(case=self)
-            if payload is not None:
-                body = payload
-                self._from_hook = True
-            elif spec.body_problem and spec.kind in ("success", "not_found"):
-                pytest.skip(
-                    f"could not generate a valid body for {route.key} ({spec.body_problem}); "
-                    "return one from pytest_xaio_payload(case) in conftest.py"
-                )
-        body, query = self._fill_from_fixtures(body, query, fill_body=not self._from_hook)
+        if body is None:
+            body = spec.body
+            if spec.uses_payload:
+                payload = self._request.config.hook.pytest_xaio_payload(case=self)
+                if payload is not None:
+                    body = payload
+                    self._from_hook = True
+                elif spec.body_problem and spec.kind in ("success", "not_found", "forbidden", "robustness"):
+                    pytest.skip(
+                        f"could not generate a valid body for {route.key} ({spec.body_problem}); "
+                        "return one from pytest_xaio_payload(case) in conftest.py"
+                    )
+            body, query = self._fill_from_fixtures(spec, body, query, fill_body=not self._from_hook)
         headers = dict(spec.headers)
-        headers.update(self._auth_headers(credential, query))
-        url = _PATH_PARAM.sub(lambda m: _quote(path_values[m.group(1)]), route.path)
-        if client is None:
-            use_anon = spec.anonymous or route.auth in CREDENTIAL_FIXTURES
-            client = self._request.getfixturevalue("xaio_anon_client" if use_anon else "xaio_client")
+        headers.update(self._identity_headers(spec))
+        headers.update(self._auth_headers(spec, credential, query))
+        url = _PATH_PARAM.sub(lambda m: quote(path_values[m.group(1)]), route.path.split("#")[0])
         kwargs: dict[str, Any] = {"params": query or None, "headers": headers}
         if spec.send_body:
-            kwargs.update(_encode_body(route, body))
-        kwargs.update(request_kwargs)
+            kwargs.update(encode_body(route, body))
+        if route.response.is_redirect:
+            kwargs["follow_redirects"] = False  # the redirect is the answer to judge
+        kwargs.update(request_kwargs or {})
+        return (client if client is not None else self._client()), url, kwargs
+
+    def send(self, client: Any, method: str, url: str, kwargs: dict[str, Any], *, report: bool = True) -> Any:
+        """One request; an exception the app raised fails the case as the 500 it is (or is returned)."""
+        query = kwargs.get("params") or {}
         sent_body = kwargs.get("json", kwargs.get("data"))
         sent_headers = {**dict(getattr(client, "headers", {}) or {}), **dict(kwargs.get("headers") or {})}
         self._sent = _Sent(
-            route.method,
+            method,
             url + (f"?{urlencode(query, doseq=True)}" if query else ""),
             sent_headers,
             json.dumps(sent_body, default=str).encode() if sent_body is not None else b"",
         )
-        error: Exception | None = None
         try:
-            self.response = client.request(route.method, url, **kwargs)
+            response = client.request(method, url, **kwargs)
         except Exception as exc:  # the client re-raises the app's exception: report it as the 500 it is
-            error = exc
-        if error is not None:
+            if not report:
+                return exc
             pytest.fail(
                 describe_failure(
                     case_id=self.id,
                     what=f"case {self.name}",
                     expected=self.expected,
-                    status=f"an exception ({type(error).__name__}: {error})",
+                    status=f"an exception ({type(exc).__name__}: {exc})",
                     request=self._sent,
                     response=None,
-                    hint=f"an unhandled exception in the app is a 500 for its clients{_where(error)}",
+                    hint=f"an unhandled exception in the app is a 500 for its clients{where(exc)}",
                     extra_secret_headers=self._secret_names(),
                 ),
                 pytrace=False,
             )
-        self._sent = getattr(self.response, "request", None) or self._sent
-        return self.response
+        self._sent = getattr(response, "request", None) or self._sent
+        return response
 
-    def _credential(self) -> Any:
+    def _before(self, spec: CaseSpec, client: Any) -> None:
+        """after-delete: the DELETE first; when it does not succeed there is nothing to look for."""
+        client, url, kwargs = self.prepare(spec, client)
+        response = self.send(client, spec.route.method, url, kwargs, report=False)
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int) or not 200 <= status < 300:
+            what = f"answered {status}" if isinstance(status, int) else f"raised {type(response).__name__}"
+            pytest.skip(f"{spec.route.key} {what}, so there is no deleted resource to GET (its own cases judge it)")
+
+    def _client(self) -> Any:
+        """The anonymous client of the case's app; identities travel in each request's headers."""
+        if "anon" in self._clients:
+            return self._clients["anon"]
+        spec_app = self.spec.app
+        from pytest_xaio.app import load_app, open_client
+        from pytest_xaio.client import override_db_dependency
+        from pytest_xaio.errors import exit_on_config_error
+
+        default = self._request.getfixturevalue("xaio_app")
+        with exit_on_config_error():
+            app = load_app(self._request.config, spec_app) if spec_app else default
+        if app is default:
+            client = self._request.getfixturevalue("xaio_anon_client")
+        else:  # endpoint_matrix(app=...): the cases were read from this app, so they go to it
+            stack = ExitStack()
+            self._request.addfinalizer(stack.close)
+            stack.enter_context(override_db_dependency(self._request, app))
+            client = stack.enter_context(open_client(app))
+        self._clients["anon"] = client
+        return client
+
+    def _identity_headers(self, spec: CaseSpec) -> dict[str, str]:
+        if spec.identity == "anon" or spec.auth_case is not None or spec.route.auth in CREDENTIAL_FIXTURES:
+            return {}
+        tokens = self._request.getfixturevalue("xaio_token")
+        if spec.identity == "user":
+            return dict(tokens.headers())
+        return dict(tokens.headers(tokens.for_user(self.user(spec.identity))))
+
+    def user(self, identity: str) -> Any:
+        """The user behind ``identity``: ``xaio_user``, an admin, or a second user (made once per case)."""
+        if identity == "user":
+            return self._request.getfixturevalue("xaio_user")
+        if identity not in self._users:
+            from pytest_xaio.auth import default_user
+            from pytest_xaio.errors import exit_on_config_error
+            from pytest_xaio.matrix.plugin import admin_attrs
+
+            factory = self._request.getfixturevalue("xaio_user_factory")
+            attrs = admin_attrs(self._request.config) if identity == "admin" else {}
+            with exit_on_config_error():
+                made = factory(**attrs) if factory.makes_rows else default_user(id=f"xaio-{identity}-user", **attrs)
+            first = self._request.getfixturevalue("xaio_user")
+            if _user_id(made) == _user_id(first):
+                pytest.skip(
+                    f"xaio_user_factory made a user with the same id as xaio_user ({_user_id(made)!r}); "
+                    "make pytest_xaio_create_user insert a new row on every call"
+                )
+            self._users[identity] = made
+        return self._users[identity]
+
+    def _credential(self, spec: CaseSpec) -> Any:
         """The API key / basic credentials a non-bearer route needs for its non-401 cases."""
-        spec = self.spec
         fixture = CREDENTIAL_FIXTURES.get(spec.route.auth or "")
         if fixture is None or spec.anonymous or spec.auth_case is not None or spec.name == "unprotected-route":
             return None
@@ -184,32 +267,41 @@ class Case:
             )
         return value
 
-    def _path_values(self) -> dict[str, Any]:
-        spec = self.spec
+    def _path_values(self, spec: CaseSpec) -> dict[str, Any]:
         values: dict[str, Any] = dict(spec.path)
+        user_before = "xaio_user" in self._request.fixturenames
         for name in spec.path_fixtures:
             value = self._fixture(name)
             if value is not None:
-                values[name] = _as_id(value)
+                values[name] = as_id(value)
             elif name not in values:
                 pytest.skip(
                     f"{spec.route.key} needs an existing {{{name}}}: add a fixture named {name!r} "
                     f"(conftest.py) that creates the row and returns its id"
                 )
+        if spec.name == "other-users-resource" and not user_before and "xaio_user" not in self._request.fixturenames:
+            # Only a row the fixtures made for xaio_user has an owner the second user is not.
+            fixtures = ", ".join(spec.path_fixtures)
+            pytest.skip(
+                f"the fixtures {fixtures} do not use xaio_user, so their rows have no owner to keep a second "
+                "user out; make them depend on xaio_user (the owner) to check other users' access"
+            )
         return values
 
-    def _fill_from_fixtures(self, body: Any, query: dict[str, Any], *, fill_body: bool) -> tuple[Any, dict[str, Any]]:
+    def _fill_from_fixtures(
+        self, spec: CaseSpec, body: Any, query: dict[str, Any], *, fill_body: bool
+    ) -> tuple[Any, dict[str, Any]]:
         # Only id-like fields: filling `name` or `cache` from same-named fixtures would be a surprise.
-        for name in self.spec.fill_fixtures:
+        for name in spec.fill_fixtures:
             if not (name == "id" or name.endswith("_id")):
                 continue
             value = self._fixture(name)
             if value is None:
                 continue
             if name in query:
-                query[name] = _as_id(value)
+                query[name] = as_id(value)
             elif fill_body and isinstance(body, dict) and name in body:
-                body = {**body, name: _as_id(value)}
+                body = {**body, name: as_id(value)}
         return body, query
 
     def _fixture(self, name: str) -> Any:
@@ -218,9 +310,9 @@ class Case:
         except pytest.FixtureLookupError:
             return None
 
-    def _auth_headers(self, credential: Any, query: dict[str, Any]) -> dict[str, str]:
-        route = self.spec.route
-        auth_case = self.spec.auth_case
+    def _auth_headers(self, spec: CaseSpec, credential: Any, query: dict[str, Any]) -> dict[str, str]:
+        route = spec.route
+        auth_case = spec.auth_case
         if route.auth == "bearer" and auth_case in _TOKEN_METHODS:
             tokens = self._request.getfixturevalue("xaio_token")
             token = getattr(tokens, _TOKEN_METHODS[auth_case])()
@@ -250,30 +342,20 @@ class Case:
 
     # --- judging --------------------------------------------------------------------------------
     def validate(self, response: Any = None) -> None:
-        """Fail with a readable report unless the status is expected (and a 2xx body fits the
-        route's response model)."""
+        """Fail with a readable report unless the status is expected (and a 2xx answer fits the
+        route's declared response class: the response model for JSON, the content type otherwise)."""
         response = self.response if response is None else response
         if response is None:
             pytest.fail(f"{self.id}: call case.call() before case.validate()", pytrace=False)
+        if self.spec.examples:
+            return  # every drawn request was judged as it was sent
         status = int(response.status_code)
-        if status not in self.expected:
+        if not status_ok(self.expected, status):
             self._fail(response, f"case {self.name}", self._hint(status))
-        response_field = self.spec.route.response_field
-        if self.kind == "success" and 200 <= status < 300 and response_field is not None and response.content:
-            from pytest_xaio.matrix.routes import _field_errors
-
-            try:
-                data = response.json()
-            except ValueError:
-                self._fail(response, "response body is not JSON", None)
-            errors = _field_errors(response_field, data)
-            if errors:
-                first = errors[0]
-                where = (
-                    ".".join(str(x) for x in first.get("loc", ()) if x != "body") if isinstance(first, Mapping) else ""
-                )
-                message = first.get("msg", first) if isinstance(first, Mapping) else first
-                self._fail(response, "response does not match the response model", f"{where or 'body'}: {message}")
+        if self.kind in ("success", "robustness"):
+            problem = check_body(self.route.response, self.route.response_field, response)
+            if problem is not None:
+                self._fail(response, problem[0], None, problem=problem[1])
 
     def _hint(self, status: int) -> str | None:
         spec = self.spec
@@ -282,6 +364,23 @@ class Case:
                 f"{spec.route.key} has no auth dependency and is not declared public; without a token it "
                 f"answered {status}. Add the auth dependency (e.g. Depends(get_current_user)) or declare it "
                 f"public: xaio_public_routes = {spec.route.key} or endpoint_matrix(public=[...])"
+            )
+        if spec.name == "after-delete":
+            return f"the DELETE succeeded, yet GET still answered {status}: the deleted resource is still served"
+        if spec.name == "other-users-resource" and status < 400:
+            return (
+                f"a second user (from xaio_user_factory) got {status} for a resource the fixtures made for "
+                "xaio_user: check the owner in this route, as the other methods on the path may do. If every "
+                f'user may see it: endpoint_matrix(expect={{"{spec.route.key}": {{"other-users-resource": {status}}}}})'
+            )
+        if spec.name == "not-admin" and status < 400:
+            return f"a normal user (xaio_user) got {status} from a route guarded by an admin dependency"
+        if spec.name == "unguarded-admin-route" and status < 400:
+            return (
+                f"{spec.route.path} looks like an admin route, but a normal user (xaio_user) got {status} and "
+                "no dependency of xaio_admin_dependencies guards it; add the admin dependency, or, if every "
+                f'user may call it: endpoint_matrix(expect={{"{spec.route.key}": '
+                f'{{"unguarded-admin-route": {status}}}}})'
             )
         if status >= 500:
             return "the app answered a server error"
@@ -297,11 +396,12 @@ class Case:
             return "if this is how your app answers, set xaio_expected_status (e.g. unauthenticated = 403)"
         return None
 
-    def _fail(self, response: Any, what: str, hint: str | None) -> None:
+    def _fail(self, response: Any, what: str, hint: str | None, problem: str | None = None) -> None:
         pytest.fail(
             describe_failure(
                 case_id=self.id,
                 what=what,
+                problem=problem,
                 expected=self.expected,
                 status=response.status_code,
                 request=getattr(response, "request", None) or self._sent,
@@ -313,50 +413,10 @@ class Case:
         )
 
 
-def _where(error: BaseException) -> str:
-    import traceback
-
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return ""
-    last = frames[-1]
-    return f"; raised at {last.filename}:{last.lineno}" + (f": {last.line}" if last.line else "")
+def status_ok(expected: tuple[int, ...], status: int) -> bool:
+    """``expected`` empty means any status below 500 (robustness cases)."""
+    return status < 500 if not expected else status in expected
 
 
-def _as_id(value: Any) -> Any:
-    if isinstance(value, (str, int, float, uuid.UUID)):
-        return value
-    if isinstance(value, Mapping) and "id" in value:
-        return value["id"]
-    return getattr(value, "id", value)
-
-
-def _quote(value: Any) -> str:
-    from urllib.parse import quote
-
-    return quote(str(value), safe="")
-
-
-def _encode_body(route: RouteInfo, body: Any) -> dict[str, Any]:
-    encoding = route.body.encoding if route.body is not None else "json"
-    if encoding == "json":
-        return {"json": body}
-    if not isinstance(body, Mapping):
-        return {"data": body}
-    if encoding == "form":
-        return {"data": dict(body)}
-    properties = route.body.schema.get("properties", {}) if route.body is not None else {}
-    files = {
-        k: (f"{k}.txt", str(v).encode(), "text/plain") for k, v in body.items() if _is_binary(properties.get(k, {}))
-    }
-    data = {k: v for k, v in body.items() if k not in files}
-    return {"data": data, "files": files or {"xaio": ("xaio.txt", b"", "text/plain")}}
-
-
-def _is_binary(schema: Mapping[str, Any]) -> bool:
-    if schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream":
-        return True
-    options = schema.get("anyOf") or schema.get("oneOf") or []
-    return any(_is_binary(o) for o in options) or (
-        schema.get("type") == "array" and _is_binary(schema.get("items", {}))
-    )
+def _user_id(user: Any) -> Any:
+    return user.get("id") if isinstance(user, dict) else getattr(user, "id", user)
