@@ -10,15 +10,21 @@ as the other cases (``cases._RouteCases``).
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING
+from typing import Any
 
+import pytest
+
+from pytest_xaio.config import get_settings
+from pytest_xaio.errors import config_error
 from pytest_xaio.matrix.edges import edge_body, edge_query
 
-if TYPE_CHECKING:
-    from pytest_xaio.matrix.cases import CaseSpec, _RouteCases
+# cases._RouteCases and cases.CaseSpec (typed Any: cases imports this module, not the other way round).
+_RouteCases = Any
+CaseSpec = Any
 
-__all__ = ["after_delete_case", "authz_cases", "looks_admin", "robustness_cases"]
+__all__ = ["admin_attrs", "after_delete_case", "authz_cases", "looks_admin", "robustness_cases"]
 
 _ADMIN_SEGMENT = re.compile(r"^(admin|admins|administration|superuser|superusers)([-_.].*)?$", re.IGNORECASE)
 
@@ -26,6 +32,24 @@ _ADMIN_SEGMENT = re.compile(r"^(admin|admins|administration|superuser|superusers
 def looks_admin(path: str) -> bool:
     """``/admin/...``, ``/api/admin/stats``, ``/admin-panel``: a path segment that says "admins only"."""
     return any(_ADMIN_SEGMENT.match(segment) for segment in path.split("#")[0].strip("/").split("/"))
+
+
+def admin_attrs(config: pytest.Config) -> dict[str, Any]:
+    """``xaio_admin_attrs`` lines (``is_superuser = true``, ``role = admin``) as factory keyword arguments."""
+    attrs: dict[str, Any] = {}
+    for line in get_settings(config).matrix.admin_attrs:
+        name, sep, raw = line.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name.isidentifier():
+            config_error(
+                f"xaio_admin_attrs line {line!r} is not name = value",
+                "write lines like is_superuser = true or role = admin",
+            )
+        try:
+            attrs[name] = json.loads(raw.lower() if raw.lower() in ("true", "false", "null") else raw)
+        except ValueError:
+            attrs[name] = raw  # a bare word is a string: role = admin
+    return attrs
 
 
 def authz_cases(builder: _RouteCases) -> list[CaseSpec]:

@@ -9,18 +9,18 @@ line to paste into a test. Settings come from the loaded Hypothesis profile, so 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from pytest_xaio.matrix.bodies import Generator
 from pytest_xaio.matrix.edges import strategy_for
 from pytest_xaio.matrix.report import describe_failure
-from pytest_xaio.matrix.responses import check_body
+from pytest_xaio.matrix.responses import check_body, status_ok
 from pytest_xaio.matrix.wire import snippet, where
 
-if TYPE_CHECKING:
-    from pytest_xaio.matrix.runner import Case
+# The runner's Case (typed Any: the runner imports this module, not the other way round).
+Case = Any
 
 __all__ = ["run_examples"]
 
@@ -110,8 +110,6 @@ def run_examples(case: Case, client: Any, request_kwargs: dict[str, Any]) -> Any
 
 def _judge(case: Case, response: Any) -> tuple[str, str, str | None] | None:
     """``(what, status, problem)`` when the app got a drawn request wrong."""
-    from pytest_xaio.matrix.runner import status_ok
-
     if isinstance(response, Exception):
         text = f"an exception ({type(response).__name__}: {response})"
         return f"case {case.name}", text, f"{text}{where(response)}"

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from pytest_xaio.matrix.runner import Case
 
 __all__ = [
-    "admin_attrs",
     "case",
     "keyword_for_ids",
     "matrix_cases",
@@ -83,6 +82,8 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
             "xaio_admin_dependencies is set but xaio_admin_attrs is empty, so the matrix cannot make an admin",
             "add the attributes of an admin user for xaio_user_factory, e.g. xaio_admin_attrs = is_superuser = true",
         )
+    from pytest_xaio.matrix.authz import admin_attrs
+
     admin_attrs(config)  # a bad line is an error at collection, not in every admin case
     return build_cases(
         routes,
@@ -96,26 +97,6 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
         examples=settings.matrix_examples if options.examples is None else options.examples,
         app=options.app,
     )
-
-
-def admin_attrs(config: pytest.Config) -> dict[str, Any]:
-    """``xaio_admin_attrs`` lines (``is_superuser = true``, ``role = admin``) as factory keyword arguments."""
-    import json
-
-    attrs: dict[str, Any] = {}
-    for line in get_settings(config).matrix.admin_attrs:
-        name, sep, raw = line.partition("=")
-        name, raw = name.strip(), raw.strip()
-        if not sep or not name.isidentifier():
-            config_error(
-                f"xaio_admin_attrs line {line!r} is not name = value",
-                "write lines like is_superuser = true or role = admin",
-            )
-        try:
-            attrs[name] = json.loads(raw.lower() if raw.lower() in ("true", "false", "null") else raw)
-        except ValueError:
-            attrs[name] = raw  # a bare word is a string: role = admin
-    return attrs
 
 
 def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ResponseSpec", "check_body", "response_spec"]
+__all__ = ["ResponseSpec", "check_body", "field_errors", "response_spec", "status_ok"]
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,7 @@ def check_body(spec: ResponseSpec, response_field: Any, response: Any) -> tuple[
         return "response body is not JSON", f"content type {content_type}, body is not valid JSON"
     if response_field is None:
         return None
-    from pytest_xaio.matrix.routes import _field_errors
-
-    errors = _field_errors(response_field, data)
+    errors = field_errors(response_field, data)
     if not errors:
         return None
     first = errors[0]
@@ -89,3 +87,19 @@ def check_body(spec: ResponseSpec, response_field: Any, response: Any) -> tuple[
         where = ".".join(str(x) for x in first.get("loc", ()) if x not in ("body", "response"))
         return "response does not match the response model", f"{where or 'body'}: {first.get('msg', first)}"
     return "response does not match the response model", str(first)
+
+
+def status_ok(expected: tuple[int, ...], status: int) -> bool:
+    """``expected`` empty means any status below 500 (robustness cases)."""
+    return status < 500 if not expected else status in expected
+
+
+def field_errors(model_field: Any, value: Any) -> list[Any]:
+    """Pydantic's errors for ``value`` checked by a FastAPI ``ModelField`` (empty when valid)."""
+    try:
+        _, errors = model_field.validate(value, {}, loc=("body",))
+    except TypeError:
+        _, errors = model_field.validate(value)
+    if errors is None:
+        return []
+    return list(errors) if isinstance(errors, list) else [errors]

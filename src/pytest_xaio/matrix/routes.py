@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_xaio.errors import config_error
 from pytest_xaio.matrix.responses import ResponseSpec, response_spec
+from pytest_xaio.matrix.responses import field_errors as _field_errors
 from pytest_xaio.resolve import resolve_object
 
 __all__ = ["ApiKey", "Param", "RouteInfo", "matches", "read_routes", "resolve_callable", "schema_of"]
@@ -363,16 +364,6 @@ def _checkable_response(route: Any) -> Any:
     ):
         return None
     return response_field
-
-
-def _field_errors(model_field: Any, value: Any) -> list[Any]:
-    try:
-        _, errors = model_field.validate(value, {}, loc=("body",))
-    except TypeError:
-        _, errors = model_field.validate(value)
-    if errors is None:
-        return []
-    return list(errors) if isinstance(errors, list) else [errors]
 
 
 def _field_accepts(model_field: Any, value: Any) -> bool:

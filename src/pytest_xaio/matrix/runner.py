@@ -14,7 +14,7 @@ import pytest
 
 from pytest_xaio.matrix.cases import CREDENTIAL_FIXTURES, CaseSpec
 from pytest_xaio.matrix.report import describe_failure
-from pytest_xaio.matrix.responses import check_body
+from pytest_xaio.matrix.responses import check_body, status_ok
 from pytest_xaio.matrix.routes import RouteInfo
 from pytest_xaio.matrix.wire import as_id, encode_body, quote, where
 
@@ -239,7 +239,7 @@ class Case:
         if identity not in self._users:
             from pytest_xaio.auth import default_user
             from pytest_xaio.errors import exit_on_config_error
-            from pytest_xaio.matrix.plugin import admin_attrs
+            from pytest_xaio.matrix.authz import admin_attrs
 
             factory = self._request.getfixturevalue("xaio_user_factory")
             attrs = admin_attrs(self._request.config) if identity == "admin" else {}
@@ -411,11 +411,6 @@ class Case:
             ),
             pytrace=False,
         )
-
-
-def status_ok(expected: tuple[int, ...], status: int) -> bool:
-    """``expected`` empty means any status below 500 (robustness cases)."""
-    return status < 500 if not expected else status in expected
 
 
 def _user_id(user: Any) -> Any:
