@@ -2,6 +2,10 @@
 
 An app reads its settings when its modules are imported, so this is exported before the app (or a
 setting that names an object in it) is imported; what it replaced is put back when the session ends.
+
+Under ``--collect-only`` nothing is started (IDE test discovery must work with every database
+stopped): the variables point at :data:`COLLECT_ONLY_DATABASE` / :data:`COLLECT_ONLY_REDIS`, a
+closed port, so an app that reads them at import still imports, and no test runs against them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,12 @@ from pytest_xaio.postgres.session import postgres_session
 from pytest_xaio.redis_fixtures import redis_session
 from pytest_xaio.runtime import XaioRuntime, session_object
 
-__all__ = ["ExportedEnv", "export_env", "exported_env"]
+__all__ = ["COLLECT_ONLY_DATABASE", "COLLECT_ONLY_REDIS", "ExportedEnv", "export_env", "exported_env"]
+
+#: What DATABASE_URL (and ``{url}``) is under ``--collect-only``: port 9 on loopback is not listened on.
+COLLECT_ONLY_DATABASE = "postgresql://xaio@127.0.0.1:9/xaio_collect_only"
+#: What ``{redis_url}`` is under ``--collect-only``.
+COLLECT_ONLY_REDIS = "redis://127.0.0.1:9/1"
 
 
 class ExportedEnv:
@@ -34,31 +43,30 @@ class ExportedEnv:
         settings = self._runtime.settings
         env: dict[str, str] = {}
         values: dict[str, str] = {}
+        collect_only = bool(config.getoption("collectonly", False))
         postgres = postgres_session(config)
         if postgres.enabled:
-            server = postgres.server()
-            db = postgres.worker_database()
-            values.update(
-                url=db.url,
-                host=server.host,
-                port=str(server.port),
-                user=server.user,
-                password=server.password or "",
-                dbname=db.name,
-            )
-            env.update(
-                DATABASE_URL=db.url,
-                PGHOST=server.host,
-                PGPORT=str(server.port),
-                PGUSER=server.user,
-                PGDATABASE=db.name,
-            )
-            if server.password:
-                env["PGPASSWORD"] = server.password
+            if collect_only:
+                url, dbname, host, port, user, password = (
+                    COLLECT_ONLY_DATABASE,
+                    "xaio_collect_only",
+                    "127.0.0.1",
+                    9,
+                    "xaio",
+                    "",
+                )
+            else:
+                server, db = postgres.server(), postgres.worker_database()
+                url, dbname, host, port = db.url, db.name, server.host, server.port
+                user, password = server.user, server.password or ""
+            values.update(url=url, host=host, port=str(port), user=user, password=password, dbname=dbname)
+            env.update(DATABASE_URL=url, PGHOST=host, PGPORT=str(port), PGUSER=user, PGDATABASE=dbname)
+            if password:
+                env["PGPASSWORD"] = password
         lines = settings.postgres.env
         if any("{redis_url}" in line for line in lines):
-            redis = redis_session(config).server()
-            values["redis_url"] = redis.url if redis is not None else ""
+            redis = None if collect_only else redis_session(config).server()
+            values["redis_url"] = COLLECT_ONLY_REDIS if collect_only else (redis.url if redis is not None else "")
         for line in lines:
             name, sep, template = line.partition("=")
             if not sep or not name.strip():
