@@ -8,9 +8,9 @@ session are kept by :class:`AppSession`; the clients that run an app's lifespan 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
@@ -19,9 +19,37 @@ from pytest_xaio.errors import config_error, missing_extra
 from pytest_xaio.resolve import resolve_object
 from pytest_xaio.runtime import XaioRuntime, session_object
 
-__all__ = ["AppSession", "lifespan", "load_app", "loaded_apps", "open_async_client", "open_client", "prepare_env"]
+__all__ = [
+    "ASGIApp",
+    "AppSession",
+    "lifespan",
+    "load_app",
+    "loaded_apps",
+    "open_async_client",
+    "open_client",
+    "prepare_env",
+]
 
 _BASE_URL = "http://testserver"
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.testclient import TestClient
+
+
+class ASGIApp(Protocol):
+    """The app under test (``xaio_app``): an ASGI callable; its other attributes are the app's own
+    (FastAPI's ``routes``, ``dependency_overrides``, ``state``...)."""
+
+    def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+        /,
+    ) -> Awaitable[None]: ...
+
+    def __getattr__(self, name: str) -> Any: ...
 
 
 class AppSession:
@@ -29,7 +57,7 @@ class AppSession:
 
     def __init__(self, runtime: XaioRuntime) -> None:
         self.settings = runtime.settings
-        self.apps: dict[str, Any] = {}
+        self.apps: dict[str, ASGIApp] = {}
         self.public_key_exported = False
 
 
@@ -40,13 +68,13 @@ def app_session(config: pytest.Config) -> AppSession:
     return session_object(config, _app_key, AppSession)
 
 
-def loaded_apps(config: pytest.Config) -> list[Any]:
+def loaded_apps(config: pytest.Config) -> list[ASGIApp]:
     """The apps loaded so far this session (none are loaded by asking)."""
     session = config.stash.get(_app_key, None)
     return [] if session is None else list(session.apps.values())
 
 
-def load_app(config: pytest.Config, spec: str | None = None) -> Any:
+def load_app(config: pytest.Config, spec: str | None = None) -> ASGIApp:
     """The ASGI app named by ``spec`` (default: the ``xaio_app`` setting), imported once per session.
 
     ``spec`` is ``"package.module:app"`` or a factory call ``"package.module:create_app()"``.
@@ -69,8 +97,8 @@ def load_app(config: pytest.Config, spec: str | None = None) -> Any:
             f"xaio_app {spec!r} is {type(app).__name__}, not an ASGI app",
             "point xaio_app at the FastAPI instance (module:app) or at a factory that returns it (module:create_app())",
         )
-    session.apps[spec] = app
-    return app
+    session.apps[spec] = cast(ASGIApp, app)
+    return session.apps[spec]
 
 
 def prepare_env(config: pytest.Config) -> None:
@@ -101,7 +129,7 @@ def open_client(
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
     base_url: str = _BASE_URL,
-) -> Iterator[Any]:
+) -> Iterator[TestClient]:
     """A ``TestClient`` for ``app`` with its lifespan running (startup on enter, shutdown on exit)."""
     try:
         from starlette.testclient import TestClient
@@ -120,7 +148,7 @@ async def open_async_client(
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
     base_url: str = _BASE_URL,
-) -> AsyncIterator[Any]:
+) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` talking to ``app`` in-process, with the app's lifespan running."""
     try:
         import httpx

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -28,7 +28,7 @@ from pytest_xaio.errors import config_error, missing_extra
 from pytest_xaio.resolve import resolve_object
 from pytest_xaio.runtime import XaioRuntime, session_object
 
-__all__ = ["DEFAULT_USER_ID", "KeyPair", "TokenFactory", "default_user", "session_keys", "token_factory"]
+__all__ = ["DEFAULT_USER_ID", "KeyPair", "TokenFactory", "User", "default_user", "session_keys", "token_factory"]
 
 #: The ``id`` (and token ``sub``) of the user tests get when the project makes no user rows.
 DEFAULT_USER_ID = "xaio-test-user"
@@ -42,6 +42,16 @@ _WRONG_ISSUER = "xaio-wrong-issuer"
 _PAST = 3600  # far beyond any clock-skew leeway an app allows
 _SINGLE = re.compile(r"^\{user\.(\w+)\}$")
 _TEMPLATE = re.compile(r"\{user[.\[]")
+
+
+class User(Protocol):
+    """A test user (``xaio_user``): the row your ``pytest_xaio_create_user`` hook returned, or the
+    default user (a namespace with ``id``). Read its columns as attributes (a model, a namespace, a
+    named-tuple row) or as items (a dict row); the token's ``sub`` comes from its ``id``."""
+
+    def __getattr__(self, name: str) -> Any: ...
+
+    def __getitem__(self, key: str) -> Any: ...
 
 
 def default_user(**attrs: Any) -> SimpleNamespace:

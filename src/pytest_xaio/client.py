@@ -9,15 +9,19 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from pytest_xaio.app import lifespan, load_app, open_async_client, open_client
-from pytest_xaio.auth import TokenFactory, default_user, token_factory
+from pytest_xaio.app import ASGIApp, lifespan, load_app, open_async_client, open_client
+from pytest_xaio.auth import TokenFactory, User, default_user, token_factory
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
 from pytest_xaio.resolve import resolve_object
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.testclient import TestClient
 
 __all__ = [
     "UserFactory",
@@ -78,17 +82,17 @@ class UserFactory:
         """True when a conftest implements ``pytest_xaio_create_user`` for this test."""
         return bool(self._request.node.ihook.pytest_xaio_create_user.get_hookimpls())
 
-    def __call__(self, **attrs: Any) -> Any:
+    def __call__(self, **attrs: Any) -> User:
         if not self.makes_rows:
-            return default_user(**attrs)
+            return cast(User, default_user(**attrs))
         db = self._request.getfixturevalue("xaio_db")
         user = self._request.node.ihook.pytest_xaio_create_user(db=db, attrs=dict(attrs))
-        return default_user(**attrs) if user is None else user
+        return cast(User, default_user(**attrs) if user is None else user)
 
 
 # --- fixtures --------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def xaio_app(pytestconfig: pytest.Config) -> Any:
+def xaio_app(pytestconfig: pytest.Config) -> ASGIApp:
     """The app named by ``xaio_app``, imported once per session after the test env is exported.
 
     Example::
@@ -117,7 +121,7 @@ def xaio_user_factory(request: pytest.FixtureRequest) -> UserFactory:
 
 
 @pytest.fixture
-def xaio_user(request: pytest.FixtureRequest, xaio_user_factory: UserFactory) -> Any:
+def xaio_user(request: pytest.FixtureRequest, xaio_user_factory: UserFactory) -> User:
     """The user ``xaio_client`` is logged in as; parametrize it indirectly with attributes.
 
     Example::
@@ -139,7 +143,7 @@ def _xaio_token_factory(pytestconfig: pytest.Config) -> TokenFactory:
 
 
 @pytest.fixture
-def xaio_token(_xaio_token_factory: TokenFactory, xaio_user: Any) -> TokenFactory:
+def xaio_token(_xaio_token_factory: TokenFactory, xaio_user: User) -> TokenFactory:
     """Mint JWTs for ``xaio_user`` (or any user), valid or broken in one specific way.
 
     Example::
@@ -169,7 +173,7 @@ def xaio_auth_headers(xaio_token: TokenFactory) -> Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-def xaio_client(request: pytest.FixtureRequest, xaio_app: Any, xaio_token: TokenFactory) -> Iterator[Any]:
+def xaio_client(request: pytest.FixtureRequest, xaio_app: ASGIApp, xaio_token: TokenFactory) -> Iterator[TestClient]:
     """A sync ``TestClient`` logged in as ``xaio_user`` (``Authorization: Bearer <signed JWT>``).
 
     Lifespan events run; the app's DB dependency (``xaio_db_dependency``) joins the test's
@@ -187,7 +191,7 @@ def xaio_client(request: pytest.FixtureRequest, xaio_app: Any, xaio_token: Token
 
 
 @pytest.fixture
-def xaio_anon_client(request: pytest.FixtureRequest, xaio_app: Any) -> Iterator[Any]:
+def xaio_anon_client(request: pytest.FixtureRequest, xaio_app: ASGIApp) -> Iterator[TestClient]:
     """``xaio_client`` without the ``Authorization`` header.
 
     Example::
@@ -199,8 +203,8 @@ def xaio_anon_client(request: pytest.FixtureRequest, xaio_app: Any) -> Iterator[
 
 
 async def _xaio_async_client(
-    request: pytest.FixtureRequest, xaio_app: Any, xaio_token: TokenFactory
-) -> AsyncIterator[Any]:
+    request: pytest.FixtureRequest, xaio_app: ASGIApp, xaio_token: TokenFactory
+) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` for async tests (pytest-asyncio or anyio), logged in as ``xaio_user``.
 
     Lifespan events run in the test's event loop; the DB dependency is overridden as for ``xaio_client``.
@@ -216,7 +220,7 @@ async def _xaio_async_client(
         headers = xaio_token.headers()
     with override_db_dependency(request, xaio_app):
         async with open_async_client(xaio_app, headers=headers) as client:
-            client.xaio_user = xaio_token.user
+            setattr(client, "xaio_user", xaio_token.user)  # noqa: B010 (read as client.xaio_user)
             yield client
 
 
@@ -226,16 +230,16 @@ xaio_async_client = pytest.fixture(_xaio_async_client, name="xaio_async_client")
 
 def _sync_client(
     request: pytest.FixtureRequest,
-    app: Any,
+    app: ASGIApp,
     token: TokenFactory | None,
     headers: Mapping[str, str],
     raise_server_exceptions: bool = True,
-) -> Iterator[Any]:
+) -> Iterator[TestClient]:
     with (
         override_db_dependency(request, app),
         open_client(app, headers=headers, raise_server_exceptions=raise_server_exceptions) as client,
     ):
-        client.xaio_user = token.user if token is not None else None
+        setattr(client, "xaio_user", token.user if token is not None else None)  # noqa: B010
         yield client
 
 
@@ -261,7 +265,7 @@ def client_fixture(
     The client's user is ``client.xaio_user``.
     """
 
-    def setup(request: pytest.FixtureRequest) -> tuple[Any, TokenFactory | None, dict[str, str]]:
+    def setup(request: pytest.FixtureRequest) -> tuple[ASGIApp, TokenFactory | None, dict[str, str]]:
         with exit_on_config_error():
             the_app = load_app(request.config, app)
             token = (
@@ -270,17 +274,17 @@ def client_fixture(
             all_headers = {**(headers or {}), **(token.headers() if token is not None else {})}
         return the_app, token, all_headers
 
-    def sync_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+    def sync_fixture(request: pytest.FixtureRequest) -> Iterator[TestClient]:
         the_app, token, all_headers = setup(request)
         yield from _sync_client(request, the_app, token, all_headers, raise_server_exceptions)
 
-    async def async_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    async def async_fixture(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
         the_app, token, all_headers = setup(request)
         with override_db_dependency(request, the_app):
             async with open_async_client(
                 the_app, headers=all_headers, raise_server_exceptions=raise_server_exceptions
             ) as client:
-                client.xaio_user = token.user if token is not None else None
+                setattr(client, "xaio_user", token.user if token is not None else None)  # noqa: B010
                 yield client
 
     if asynchronous:

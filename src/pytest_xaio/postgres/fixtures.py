@@ -21,6 +21,8 @@ from pytest_xaio.postgres.factories import open_database
 from pytest_xaio.postgres.session import postgres_session
 
 if TYPE_CHECKING:
+    import psycopg
+
     from pytest_xaio.postgres.databases import DatabaseOwner
     from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
     from pytest_xaio.postgres.template import Template
@@ -101,7 +103,7 @@ def xaio_db_url(xaio_database: TestDatabase) -> str:
 
 
 @pytest.fixture
-def xaio_db(xaio_database: TestDatabase) -> Any:
+def xaio_db(xaio_database: TestDatabase) -> psycopg.Connection[Any]:
     """A psycopg 3 connection to this test's database; what the test writes is gone after it.
 
     Example::
