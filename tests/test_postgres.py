@@ -190,10 +190,14 @@ def test_never_drops_a_database_it_did_not_create(project: pytest.Pytester, serv
     # A user's database whose name is exactly what the plugin would pick for its template.
     from pytest_xaio.config import XaioSettings
     from pytest_xaio.migrations.source import discover
-    from pytest_xaio.postgres.databases import db_slug
+    from pytest_xaio.postgres import PostgresServer
+    from pytest_xaio.postgres.databases import DatabaseOwner
+    from pytest_xaio.postgres.template import template_name
 
     settings = XaioSettings.from_values({"migrations": "migrations"}, rootdir=str(project.path))
-    name = f"xaio_{db_slug(project.path.name)}_tpl_{discover(settings).digest()[:12]}"
+    server = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "url")
+    owner = DatabaseOwner(server, project.path.name, "main", location=str(project.path))
+    name = template_name(owner, discover(settings).digest())
     with psycopg.connect(service_postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')

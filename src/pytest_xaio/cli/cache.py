@@ -122,7 +122,7 @@ def clear_cache(settings: XaioSettings, force: bool) -> list[str]:
                 continue
             server = running_server(entry.path)
             if server is not None:
-                _stop(server[0])
+                _stop(server[0], entry.path / "data")
                 report.append(f"  stopped the server of {entry.path.name} (pid {server[0]}, port {server[1]})")
             shutil.rmtree(entry.path)
         report.append(f"  removed {entry.path.name} ({human_size(entry.size)})")
@@ -133,10 +133,10 @@ def clear_cache(settings: XaioSettings, force: bool) -> list[str]:
     return report
 
 
-def _stop(pid: int) -> None:
+def _stop(pid: int, data_dir: Path) -> None:
     from pytest_xaio.postgres.cluster import stop_postmaster
 
-    if not stop_postmaster(pid):
+    if not stop_postmaster(pid, data_dir):
         raise CliError(f"the PostgreSQL server with pid {pid} did not stop; stop it and run again")
 
 
@@ -150,7 +150,7 @@ def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> lis
         server = connect_url(settings.replace("postgres", postgres_url=url))
     except XaioConfigError as exc:
         raise CliError(one_line(exc)) from None
-    owner = DatabaseOwner(server, settings.project, "cli")
+    owner = DatabaseOwner(server, settings.project, "cli", location=settings.rootdir)
     prefix = "xaio_" if all_projects else f"{owner.prefix}_tpl_"
     report = [
         f"xaio cache clear: templates on {redact_url(url)}"

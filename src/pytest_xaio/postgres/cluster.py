@@ -26,7 +26,7 @@ from pytest_xaio.postgres import PostgresServer, free_port
 __all__ = [
     "Cluster",
     "cluster_lock",
-    "is_postgres",
+    "is_postmaster_of",
     "live_clients",
     "process_alive",
     "running_server",
@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 # The data is throwaway, so durability is traded for speed and a small footprint.
+#: How long a server that answers with an error (busy) is waited for before giving up on it.
+_BUSY_WAIT = 20.0
+
 _SERVER_SETTINGS = """
 # written by pytest-xaio: throwaway test cluster
 listen_addresses = '127.0.0.1'
@@ -79,8 +82,10 @@ class Cluster:
         """Leave the server; the last session out stops it (the data directory stays)."""
         with self._locked():
             remaining = self._update_clients(remove=self._token)
-            if not remaining:
-                self._pg_ctl("stop", "-m", "fast", "-w", "-t", "30", check=False)
+            server = running_server(self.base_dir) if not remaining else None
+            if server is not None:
+                # Signalled by the plugin itself (not pg_ctl), so the pid is checked to be this cluster's.
+                stop_postmaster(server[0], self.data_dir)
 
     # --- internals ------------------------------------------------------------------------------
     def _locked(self) -> contextlib.AbstractContextManager[None]:
@@ -158,18 +163,44 @@ class Cluster:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _running_port(self) -> int | None:
-        """The port of a healthy server on this data dir, recovering from a crashed run's leftovers."""
+        """The port of a healthy server on this data dir, recovering from a crashed run's leftovers.
+
+        Only a server that does not answer at all, and that no live session is using, is treated as
+        hung and stopped. A server that answers with an error ("too many clients", "starting up") is
+        alive and busy: it is waited for, never killed, because another session's tests run on it.
+        """
         pid_file = self.data_dir / "postmaster.pid"
         if not pid_file.exists():
             return None
         server = running_server(self.base_dir)
         if server is not None:
             pid, port = server
-            if port and _answers(port):
-                return port
-            # A server that holds the lock but does not answer is stuck: stop it hard.
-            stop_postmaster(pid, fast=False)
-        # Stale lock of a dead server: postgres would refuse to start if the pid got reused.
+            deadline = time.monotonic() + _BUSY_WAIT
+            while True:
+                state = _probe(port) if port else "silent"
+                if state == "ok":
+                    return port
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.5)
+            others = _live_tokens(self.base_dir)
+            if state == "busy" or others:
+                config_error(
+                    f"the {self.provider} PostgreSQL in {self.data_dir} (pid {pid}, port {port}) is running but "
+                    + (
+                        "refuses new connections (busy: too many clients or starting up)"
+                        if state == "busy"
+                        else "does not answer"
+                    )
+                    + (f"; test sessions {', '.join(t.split(':')[0] for t in others)} use it" if others else "")
+                    + ", so the plugin leaves it alone",
+                    "wait for the other test runs to finish, or raise max_connections in "
+                    f"{self.data_dir / 'xaio.conf'}",
+                )
+            # Nobody uses it and it does not answer at all: it is hung. Stop it hard.
+            stop_postmaster(pid, self.data_dir, fast=False)
+        # Stale lock of a dead server (or a pid now used by another program): postgres would refuse
+        # to start while the file names a live pid, and that process is not ours to signal.
         pid_file.unlink(missing_ok=True)
         return None
 
@@ -232,27 +263,32 @@ def _live_tokens(base_dir: Path) -> list[str]:
 
 def running_server(base_dir: Path) -> tuple[int, int] | None:
     """``(pid, port)`` of the postmaster running on a cluster's data dir, if one is."""
+    data_dir = base_dir / "data"
     try:
-        lines = (base_dir / "data" / "postmaster.pid").read_text(errors="replace").splitlines()
+        lines = (data_dir / "postmaster.pid").read_text(errors="replace").splitlines()
         pid, port = int(lines[0]), int(lines[3])
     except (OSError, IndexError, ValueError):
         return None
-    return (pid, port) if is_postgres(pid) else None
+    return (pid, port) if is_postmaster_of(pid, data_dir) else None
 
 
-def stop_postmaster(pid: int, *, fast: bool = True) -> bool:
-    """Stop a postmaster by signal, escalating; True once it is gone."""
+def stop_postmaster(pid: int, data_dir: Path, *, fast: bool = True) -> bool:
+    """Stop the postmaster of ``data_dir`` by signal, escalating; True once it is gone.
+
+    Every signal is sent only after checking that ``pid`` is still that cluster's postmaster: a pid
+    from a stale ``postmaster.pid`` may belong to any other program by now.
+    """
     # SIGINT is PostgreSQL's "fast" shutdown; SIGQUIT its immediate one; SIGKILL the last resort.
     steps = ((signal.SIGINT, 30.0),) if fast else ()
     for sig, wait in (*steps, (signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
+        if not is_postmaster_of(pid, data_dir):
+            return True
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and is_postgres(pid):
+        while time.monotonic() < deadline and is_postmaster_of(pid, data_dir):
             time.sleep(0.1)
-        if not is_postgres(pid):
-            return True
-    return False
+    return not is_postmaster_of(pid, data_dir)
 
 
 def process_alive(pid: int) -> bool:
@@ -265,30 +301,49 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def is_postgres(pid: int) -> bool:
+def is_postmaster_of(pid: int, data_dir: Path) -> bool:
+    """Whether ``pid`` is a PostgreSQL server running on ``data_dir``.
+
+    The program must be a ``postgres`` executable and its working directory (the postmaster
+    changes into its data directory) must be ``data_dir``. When that cannot be read (no /proc,
+    another user's process), the answer is no: the plugin never signals a process it cannot identify.
+    """
+    if pid <= 0:
+        return False
+    proc = Path(f"/proc/{pid}")
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        exe = os.readlink(proc / "exe")
+        cwd = os.readlink(proc / "cwd")
     except OSError:
-        return process_alive(pid) and not Path("/proc").is_dir()
-    return b"postgres" in cmdline
+        return False
+    name = Path(exe.removesuffix(" (deleted)")).name
+    if name not in ("postgres", "postmaster"):
+        return False
+    return os.path.realpath(cwd) == os.path.realpath(data_dir)
 
 
-def _answers(port: int) -> bool:
+def _probe(port: int) -> str:
+    """``ok`` (it serves queries), ``busy`` (it answered with an error) or ``silent`` (no answer)."""
     import psycopg
 
     try:
         with psycopg.connect(
-            host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=3
+            host="127.0.0.1", hostaddr="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=5
         ) as conn:
             conn.execute("SELECT 1")
-        return True
-    except psycopg.Error:
-        return False
+        return "ok"
+    except psycopg.Error as exc:
+        # An error with an SQLSTATE came from the server itself ("too many clients", "starting up").
+        return "busy" if getattr(exc, "sqlstate", None) else "silent"
+
+
+def _answers(port: int) -> bool:
+    return _probe(port) == "ok"
 
 
 def _server_version(port: int) -> str:
     import psycopg
 
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as conn:
+    with psycopg.connect(host="127.0.0.1", hostaddr="127.0.0.1", port=port, user="postgres", dbname="postgres") as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]).split()[0] if row else "?"

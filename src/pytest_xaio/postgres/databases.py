@@ -3,15 +3,24 @@
 Creating and dropping go through pytest-postgresql's ``DatabaseJanitor``. Every database made here
 carries a ``COMMENT`` that marks it as the plugin's; nothing without that mark is ever dropped, so
 a user's own database that happens to share a name is refused, not destroyed.
+
+Ownership survives a kill at any point: a database is created under a scratch name that only the
+plugin uses (``xaio_new_<machine>_p<pid>_<nonce>``), marked, prepared (a template gets its
+migrations), and only then renamed to its real name. A run killed before the rename leaves a scratch
+database that the next run on the same machine drops once its pid is dead; a real name never exists
+without its mark.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
 import re
 import socket
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +28,18 @@ from pytest_xaio.errors import config_error
 from pytest_xaio.postgres import PostgresServer
 from pytest_xaio.postgres.cluster import process_alive
 
-__all__ = ["MARK", "DatabaseOwner", "OwnedDatabase", "db_slug"]
+__all__ = ["MARK", "SCRATCH_PREFIX", "DatabaseOwner", "OwnedDatabase", "db_slug", "machine_tag"]
 
 MARK = "pytest-xaio:"
+#: Databases are born under this prefix and renamed once marked (see the module docstring).
+SCRATCH_PREFIX = "xaio_new_"
 _MAX_NAME = 63  # NAMEDATALEN - 1
+_SCRATCH = re.compile(r"^xaio_new_([0-9a-f]{8})_p(\d+)_[0-9a-f]+$")
+
+
+def machine_tag() -> str:
+    """A short, stable tag of this machine, so a run only ever cleans up its own machine's scratch."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
 
 def db_slug(text: str, limit: int = 20) -> str:
@@ -43,17 +60,21 @@ class OwnedDatabase:
 class DatabaseOwner:
     """Creates databases on one server, remembers them, and drops only those."""
 
-    def __init__(self, server: PostgresServer, project: str, worker: str) -> None:
+    def __init__(self, server: PostgresServer, project: str, worker: str, location: str | None = None) -> None:
         self.server = server
-        self.project = db_slug(project)
+        self.project = db_slug(project, 16)
+        # Where the project lives is part of its identity: two checkouts both named "backend" (or two
+        # worktrees with different migrations) must not share, rebuild or drop each other's templates.
+        self.location = _location_tag(location)
         self.worker = db_slug(worker, 8)
         self._created: dict[str, OwnedDatabase] = {}
         self._counter = 0
+        self._held: list[Any] = []  # connections kept open for the session (advisory locks)
 
     # --- naming ---------------------------------------------------------------------------------
     @property
     def prefix(self) -> str:
-        return f"xaio_{self.project}"
+        return f"xaio_{self.project}_{self.location}"
 
     def new_name(self, kind: str) -> str:
         self._counter += 1
@@ -69,7 +90,10 @@ class DatabaseOwner:
         name: str | None = None,
         is_template: bool = False,
         extra: dict[str, Any] | None = None,
+        prepare: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> OwnedDatabase:
+        """Create a marked database; ``prepare(url)`` runs on it before it takes its real name and may
+        return mark fields to add (a template's ``complete``)."""
         name = name or self.new_name(kind)
         existing = self.mark_of(name)
         if existing is None and self.exists(name):
@@ -78,11 +102,33 @@ class DatabaseOwner:
                 "created by pytest-xaio; it will not be touched",
                 "rename or drop it yourself, or set xaio_project to give the plugin's databases another prefix",
             )
-        janitor = self._janitor(name, template=template, as_template=is_template)
-        janitor.init()
+        scratch = f"{SCRATCH_PREFIX}{machine_tag()}_p{os.getpid()}_{uuid.uuid4().hex[:8]}"
         mark = {"kind": kind, "host": socket.gethostname(), "pid": os.getpid(), "project": self.project}
         mark.update(extra or {})
-        self.set_mark(name, mark)
+        self._created[scratch] = OwnedDatabase(scratch, self.server.url_for(scratch), kind, False)
+        try:
+            self._janitor(scratch, template=template).init()
+            self.set_mark(scratch, mark)
+            if prepare is not None:
+                more = prepare(self.server.url_for(scratch))
+                if more:
+                    mark.update(more)
+                    self.set_mark(scratch, mark)
+            from psycopg import sql
+
+            with self.admin() as conn:
+                if is_template:
+                    conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(scratch)))
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(scratch), sql.Identifier(name))
+                )
+        except BaseException:
+            try:
+                self.drop(scratch)
+            except Exception:  # the server is gone: the next run's drop_stale removes it
+                pass
+            raise
+        self._created.pop(scratch, None)
         db = OwnedDatabase(name=name, url=self.server.url_for(name), kind=kind, is_template=is_template)
         self._created[name] = db
         return db
@@ -90,17 +136,28 @@ class DatabaseOwner:
     def drop(self, db: OwnedDatabase | str) -> None:
         name = db if isinstance(db, str) else db.name
         mark = self.mark_of(name)
-        if mark is None:
+        if mark is None and not self._own_scratch(name):
             if self.exists(name):
                 raise RuntimeError(f"pytest-xaio refuses to drop {name!r}: it does not carry the plugin's mark")
             self._created.pop(name, None)
             return
-        self._janitor(name, as_template=bool(self._is_template(name))).drop()
+        if self._is_invalid(name):
+            # An interrupted DROP leaves the database "invalid": it can't be altered, only dropped.
+            from psycopg import sql
+
+            with self.admin() as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        else:
+            self._janitor(name, as_template=bool(self._is_template(name))).drop()
         self._created.pop(name, None)
 
     def forget(self, name: str) -> None:
         """Stop tracking a database that must outlive the session (the cached template)."""
         self._created.pop(name, None)
+
+    def keep_open(self, conn: Any) -> None:
+        """Keep ``conn`` (holding a session-long advisory lock) until :meth:`drop_all`."""
+        self._held.append(conn)
 
     def drop_all(self) -> None:
         for name in reversed(list(self._created)):
@@ -108,19 +165,39 @@ class DatabaseOwner:
                 self.drop(name)
             except Exception:  # the server may already be gone at teardown; leave the rest to drop_stale
                 pass
+        while self._held:
+            try:
+                self._held.pop().close()
+            except Exception:
+                pass
 
     def drop_stale(self) -> None:
-        """Drop what crashed runs on this machine left behind: marked, not a template, owner process dead."""
+        """Drop what crashed runs on this machine left behind: marked (or a scratch database of this
+        machine), not a finished template, owner process dead."""
         host = socket.gethostname()
+        stale: list[str] = []
         for name, mark in self.marked_databases().items():
-            if mark.get("kind") == "template" or mark.get("host") != host:
+            if (mark.get("kind") == "template" and mark.get("complete")) or mark.get("host") != host:
                 continue
             pid = int(mark.get("pid") or 0)
             if pid and not process_alive(pid):
-                try:
-                    self.drop(name)
-                except Exception:
-                    pass
+                stale.append(name)
+        for name in self._names_starting(SCRATCH_PREFIX):
+            if name not in stale and self._own_scratch(name):
+                stale.append(name)
+        for name in stale:
+            try:
+                self.drop(name)
+            except Exception:
+                pass
+
+    def _own_scratch(self, name: str) -> bool:
+        """A scratch name of this machine whose creating process is dead (killed before marking)."""
+        found = _SCRATCH.match(name)
+        if found is None or found.group(1) != machine_tag():
+            return False
+        pid = int(found.group(2))
+        return name in self._created or not process_alive(pid)
 
     # --- inspection -----------------------------------------------------------------------------
     def admin(self) -> Any:
@@ -151,10 +228,13 @@ class DatabaseOwner:
 
     def marked_databases(self, prefix: str | None = None) -> dict[str, dict[str, Any]]:
         """Every database on the server that carries the plugin's mark (optionally by name prefix)."""
+        # Compared as a plain prefix: in LIKE 'xaio_%' the underscore would match any character.
+        want = prefix or "xaio_"
         with self.admin() as conn:
             rows = conn.execute(
-                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE %s",
-                ((prefix or "xaio_") + "%",),
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE left(datname, length(%s)) = %s",
+                (want, want),
             ).fetchall()
         found = {}
         for name, comment in rows:
@@ -163,9 +243,21 @@ class DatabaseOwner:
                 found[name] = mark
         return found
 
+    def _names_starting(self, prefix: str) -> list[str]:
+        with self.admin() as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE left(datname, length(%s)) = %s", (prefix, prefix)
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def _is_template(self, name: str) -> bool:
         with self.admin() as conn:
             row = conn.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return bool(row and row[0])
+
+    def _is_invalid(self, name: str) -> bool:
+        with self.admin() as conn:
+            row = conn.execute("SELECT datconnlimit = -2 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         return bool(row and row[0])
 
     def _janitor(self, dbname: str, template: str | None = None, as_template: bool = False) -> Any:
@@ -190,6 +282,11 @@ class DatabaseOwner:
         if "connection_timeout" in params:
             kwargs["connection_timeout"] = 10
         return DatabaseJanitor(**kwargs)
+
+
+def _location_tag(location: str | None) -> str:
+    where = os.path.realpath(location or os.getcwd())
+    return hashlib.sha256(f"{socket.gethostname()}:{where}".encode()).hexdigest()[:6]
 
 
 def _parse_mark(comment: str | None) -> dict[str, Any] | None:

@@ -60,7 +60,9 @@ class PostgresSession:
         if self._owner is None:
             from pytest_xaio.postgres.databases import DatabaseOwner
 
-            self._owner = DatabaseOwner(self.server(), self.settings.project, self.settings.worker)
+            self._owner = DatabaseOwner(
+                self.server(), self.settings.project, self.settings.worker, location=self.settings.rootdir
+            )
             self._runtime.exit_stack.callback(self._owner.drop_all)
             self._owner.drop_stale()
         return self._owner

@@ -29,37 +29,74 @@ def ensure_template(owner: DatabaseOwner, settings: XaioSettings) -> Template:
     digest = source.digest()
     name = template_name(owner, digest)
     # One builder per hash, whichever xdist worker or concurrent run gets there first.
-    lock_id = int(digest[:15], 16)
+    lock_id = _build_key(digest)
     with owner.admin() as lock_conn:
         lock_conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
         try:
             mark = owner.mark_of(name)
-            if mark is not None and mark.get("complete"):
+            if mark is not None and _is_complete(mark, digest):
+                _hold_in_use(owner, digest)
                 return Template(name, digest, cached=True, source=source)
             if mark is not None:
-                owner.drop(name)  # a build that died half-way
-            db = owner.create(name=name, kind="template", extra={"hash": digest, "complete": False})
-            try:
-                source.apply_to_head(db.url)
-            except MigrationError as exc:
-                owner.drop(db)
-                config_error(
-                    f"migration failed: {exc}",
-                    "fix that migration; the template is rebuilt on the next run because its hash changes",
-                )
-            owner.set_mark(name, {"kind": "template", "hash": digest, "complete": True, "project": owner.project})
+                owner.drop(name)  # a forged or foreign mark: the hash in it is not this template's
+
+            def build(url: str) -> dict[str, object]:
+                try:
+                    source.apply_to_head(url)
+                except MigrationError as exc:
+                    config_error(
+                        f"migration failed: {exc}",
+                        "fix that migration; the template is rebuilt on the next run because its hash changes",
+                    )
+                return {"complete": True}
+
+            # Built under a scratch name and renamed once complete: a kill mid-build leaves no
+            # half-made template under the real name (the next run drops the scratch database).
+            owner.create(
+                name=name, kind="template", is_template=True, extra={"hash": digest, "complete": False}, prepare=build
+            )
             owner.forget(name)
+            _hold_in_use(owner, digest)
             _drop_outdated(owner, keep=name)
             return Template(name, digest, cached=False, source=source)
         finally:
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
 
 
+def _is_complete(mark: dict[str, object], digest: str) -> bool:
+    return mark.get("kind") == "template" and mark.get("complete") is True and mark.get("hash") == digest
+
+
+def _build_key(digest: str) -> int:
+    return int(digest[:15], 16)
+
+
+def _use_key(digest: str) -> int:
+    return int(digest[15:30], 16)
+
+
+def _hold_in_use(owner: DatabaseOwner, digest: str) -> None:
+    """Hold a shared advisory lock on this template for the session: a concurrent run of the same
+    project with other migrations then leaves it alone. The lock ends with the connection, so a
+    killed run holds nothing."""
+    conn = owner.admin()
+    conn.execute("SELECT pg_advisory_lock_shared(%s)", (_use_key(digest),))
+    owner.keep_open(conn)
+
+
 def _drop_outdated(owner: DatabaseOwner, keep: str) -> None:
-    """Templates of this project built from older migrations are dead weight: drop them."""
+    """Templates of this project built from other migrations are dead weight once no session uses them."""
     for name, mark in owner.marked_databases(prefix=f"{owner.prefix}_tpl_").items():
-        if name != keep and mark.get("kind") == "template":
+        digest = str(mark.get("hash") or "")
+        if name == keep or mark.get("kind") != "template" or len(digest) < 30:
+            continue
+        with owner.admin() as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_use_key(digest),)).fetchone()
+            if not (row and row[0]):
+                continue  # a live session of another checkout still clones from it
             try:
                 owner.drop(name)
             except Exception:  # another run may be cloning from it right now; next run retries
                 pass
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_use_key(digest),))
