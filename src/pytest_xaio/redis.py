@@ -129,13 +129,33 @@ def _check_url(url: str, settings: XaioSettings) -> None:
             f"{redact_url(url)!r} is not a Redis URL",
             "write it as redis://[user:password@]host:port (or rediss:// or unix:///path)",
         )
-    host = "/" if parts.scheme == "unix" else (parts.hostname or "localhost")
-    if not is_local_host(host) and not settings.postgres.allow_remote:
+    # Judge what redis-py will really connect to: its own parser takes ?host= when the URL has none.
+    try:
+        kwargs = _redis_target(url)
+    except ValueError as exc:
+        config_error(f"cannot parse the Redis URL {redact_url(url)!r}: {exc}", _WRITE_REDIS)
+    host = str(kwargs.get("path") or kwargs.get("host") or "")
+    if not host:
+        config_error(
+            f"the Redis URL {redact_url(url)!r} names no host (nor a socket path)",
+            _WRITE_REDIS,
+        )
+    if not is_local_host(host, resolve=True) and not settings.postgres.allow_remote:
         config_error(
             f"the Redis URL points at {host}, which is not this machine; the plugin flushes the logical DBs "
             "it claims there, so it only does that on a remote server when told to",
             "pass --xaio-allow-remote (it only claims DBs that hold no keys), or use a local server",
         )
+
+
+def _redis_target(url: str) -> dict[str, Any]:
+    """What redis-py itself reads from a URL (host, port, path, db...)."""
+    from redis.connection import parse_url
+
+    return dict(parse_url(url))  # type: ignore[no-untyped-call]
+
+
+_WRITE_REDIS = "write it as redis://[user:password@]host:port, e.g. redis://127.0.0.1:6379 (or unix:///path/redis.sock)"
 
 
 # --- claiming a logical DB ----------------------------------------------------------------------
@@ -278,12 +298,12 @@ def _claim(server_url: str, provider: str, settings: XaioSettings, exit_stack: E
     finally:
         probe.close()
     exit_stack.callback(owner.release)
-    parts = urlsplit(server_url)
+    where = _redis_target(server_url)
     return RedisServer(
         url=owner.url,
         provider=provider,
-        host=parts.hostname or "localhost",
-        port=parts.port or 6379,
+        host=str(where.get("path") or where.get("host") or "localhost"),
+        port=int(where.get("port") or 6379),
         db=owner.db,
         version=str(info.get("redis_version", "?")),
         owner=owner,

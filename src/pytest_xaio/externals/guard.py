@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import fnmatch
-import ipaddress
 import os
 import re
 import socket
@@ -21,6 +20,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from pytest_xaio.externals.http import Fake, FakeRequest, FakeResponse, as_fake
+from pytest_xaio.hosts import is_local_host
 
 __all__ = [
     "BlockedRequestError",
@@ -31,7 +31,6 @@ __all__ = [
     "is_local_host",
 ]
 
-LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _LIVE_KEY = re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{4,}")
 
 #: Set while a hook hands an allowed request to the real client, so the socket guard lets it through.
@@ -65,17 +64,6 @@ def live_key_message(where: str) -> str:
 
 def find_live_key(text: str | None) -> bool:
     return bool(text) and _LIVE_KEY.search(text or "") is not None
-
-
-def is_local_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOCAL_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_unspecified
 
 
 def _host_of(url: str) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
+
+from pytest_xaio.hosts import is_local_host
+from pytest_xaio.postgres.urls import redact_url
 
 __all__ = ["PostgresServer", "free_port", "is_local_host", "redact_url"]
 
@@ -21,6 +23,8 @@ class PostgresServer:
     version: str
     provider: str
     maintenance_db: str = "postgres"
+    #: Other connection parameters from the URL (``sslmode``, ``options``...), kept for every connection.
+    params: tuple[tuple[str, str], ...] = ()
 
     @property
     def url(self) -> str:
@@ -31,40 +35,25 @@ class PostgresServer:
         auth = quote(self.user, safe="")
         if self.password:
             auth += ":" + quote(self.password, safe="")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{driver}://{auth}@{host}:{self.port}/{quote(dbname, safe='')}"
+        query = list(self.params)
+        if self.host.startswith("/"):  # a unix-socket directory goes in the query, as libpq reads it
+            netloc = f"{auth}@"
+            query = [("host", self.host), ("port", str(self.port)), *query]
+        else:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            netloc = f"{auth}@{host}:{self.port}"
+        tail = f"?{urlencode(query)}" if query else ""
+        return f"{driver}://{netloc}/{quote(dbname, safe='')}{tail}"
 
     def connect_kwargs(self, dbname: str | None = None) -> dict[str, object]:
-        kwargs: dict[str, object] = {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "dbname": dbname or self.maintenance_db,
-        }
+        kwargs: dict[str, object] = dict(self.params)
+        kwargs.update(host=self.host, port=self.port, user=self.user, dbname=dbname or self.maintenance_db)
         if self.password:
             kwargs["password"] = self.password
         return kwargs
-
-
-def is_local_host(host: str) -> bool:
-    """Loopback addresses, ``localhost`` and unix-socket directories count as this machine."""
-    if not host or host.startswith("/") or host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password shown as ``***``, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-    return url

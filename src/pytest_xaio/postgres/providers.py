@@ -42,38 +42,39 @@ def start_postgres(settings: XaioSettings, exit_stack: ExitStack) -> PostgresSer
 # --- url ----------------------------------------------------------------------------------------
 def connect_url(settings: XaioSettings) -> PostgresServer:
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
+
+    from pytest_xaio.postgres.urls import connect_targets, parse_postgres_url
 
     url = settings.postgres.postgres_url
     if not url:
         config_error(
             "--xaio-postgres=url was chosen but no URL was given", "pass --xaio-postgres-url or set XAIO_POSTGRES_URL"
         )
-    # SQLAlchemy-style URLs (postgresql+psycopg://) are common in app settings; libpq wants the plain scheme.
-    scheme, sep, rest = url.partition("://")
-    plain = f"{scheme.split('+')[0]}{sep}{rest}" if sep else url
-    try:
-        info = conninfo_to_dict(plain)
-    except psycopg.ProgrammingError as exc:
+    info = parse_postgres_url(url)
+    # Judge where libpq will really connect (the URL's query, hostaddr, a service, PGHOST/PGHOSTADDR),
+    # before connecting at all.
+    targets = connect_targets(info)
+    remote = [t for t in targets if not is_local_host(t, resolve=True)]
+    if remote and not settings.postgres.allow_remote:
+        shown = remote[0]
+        if shown != info.get("host"):
+            shown += " (from the URL's hostaddr, a service or the PG* environment)"
         config_error(
-            f"cannot parse the Postgres URL {redact_url(url)!r}: {exc}",
-            "write it as postgresql://user:password@host:port/dbname",
-        )
-    host = str(info.get("host") or "localhost")
-    if not is_local_host(host) and not settings.postgres.allow_remote:
-        config_error(
-            f"the Postgres URL points at {host}, which is not this machine; the plugin creates and drops "
+            f"the Postgres URL points at {shown}, which is not this machine; the plugin creates and drops "
             "databases there, so it only does that on a remote server when told to",
             "pass --xaio-allow-remote (it only ever drops the xaio_* databases it created), or use a local server",
         )
+    host = info.get("host") or _default_host(targets)
+    params = tuple((k, v) for k, v in sorted(info.items()) if k not in ("host", "port", "user", "password", "dbname"))
     server = PostgresServer(
         host=host,
-        port=int(info.get("port") or 5432),
+        port=int(info.get("port") or os.environ.get("PGPORT") or 5432),
         user=str(info.get("user") or os.environ.get("PGUSER") or _login_name()),
         password=str(info["password"]) if info.get("password") else None,
         version="?",
         provider="url",
         maintenance_db=str(info.get("dbname") or "postgres"),
+        params=params,
     )
     try:
         with psycopg.connect(**server.connect_kwargs(), connect_timeout=5, autocommit=True) as conn:  # type: ignore[arg-type]
@@ -93,7 +94,14 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
             f"the role {server.user!r} on {redact_url(url)} may not create databases",
             f"ALTER ROLE {server.user} CREATEDB, or connect as a role that may",
         )
-    return PostgresServer(server.host, server.port, server.user, server.password, version, "url", server.maintenance_db)
+    return PostgresServer(
+        server.host, server.port, server.user, server.password, version, "url", server.maintenance_db, server.params
+    )
+
+
+def _default_host(targets: list[str]) -> str:
+    """The host libpq fell back to (a PG* variable or the default socket directory)."""
+    return os.environ.get("PGHOST") or (targets[0] if targets and targets[0].startswith("/") else "localhost")
 
 
 def _login_name() -> str:
