@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import pytest
 
-__all__ = ["XaioConfigError", "config_error", "exit_on_config_error", "missing_extra"]
+__all__ = ["ConfigErrorRelay", "XaioConfigError", "config_error", "exit_on_config_error", "missing_extra"]
 
 
 #: Bad configuration: the message names the problem and the fix. (``pytest.UsageError`` is final.)
@@ -34,3 +34,39 @@ def exit_on_config_error() -> Iterator[None]:
         yield
     except pytest.UsageError as exc:
         pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+class ConfigErrorRelay:
+    """Makes a configuration error under xdist end the run once, with exit code 4.
+
+    A worker that ends its session with :func:`exit_on_config_error` would otherwise look crashed
+    to the controller (which restarts it, replays the error, and loops). Here the worker turns the
+    error into ``session.shouldstop``, which xdist hands to the controller as a clean stop with the
+    message; the controller then ends with the usage-error exit code.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.session: pytest.Session | None = None
+        self.error: str | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        exc = excinfo.value
+        if self.session is None or not isinstance(exc, pytest.exit.Exception):
+            return
+        if exc.returncode == pytest.ExitCode.USAGE_ERROR and hasattr(self.config, "workerinput"):
+            self.session.shouldstop = exc.msg
+
+    def pytest_testnodedown(self, node: object, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        stop = output.get("shouldstop")
+        if output.get("exitstatus") == pytest.ExitCode.USAGE_ERROR and isinstance(stop, str):
+            self.error = self.error or stop
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.error is not None and not hasattr(self.config, "workerinput"):
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR

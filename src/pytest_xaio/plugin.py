@@ -64,6 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
     runtime = XaioRuntime(config, settings)
     config.stash[runtime_key] = runtime
     config.add_cleanup(runtime.close)
+    from pytest_xaio.errors import ConfigErrorRelay
+
+    config.pluginmanager.register(ConfigErrorRelay(config), "xaio-config-error-relay")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

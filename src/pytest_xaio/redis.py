@@ -106,7 +106,9 @@ def _url_for_db(url: str, db: int) -> str:
     parts = urlsplit(url)
     kept = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
     if parts.scheme == "unix":
-        return urlunsplit(parts._replace(query=urlencode([*kept, ("db", str(db))])))
+        # Built by hand: urlunsplit drops the "//" of an empty host, and redis-py needs unix://.
+        auth = f"{parts.netloc}" if parts.netloc else ""
+        return f"unix://{auth}{parts.path}?{urlencode([*kept, ('db', str(db))])}"
     return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(kept)))
 
 

@@ -75,10 +75,11 @@ def _activate(config: pytest.Config) -> ExternalsSession:
         if settings.stripe_webhook_secret_from:
             from pytest_xaio.env import export_env
 
-            export_env(config)
-            return resolve_attr(
-                settings.stripe_webhook_secret_from, "xaio_stripe_webhook_secret_from", str(config.rootpath)
-            )
+            with exit_on_config_error():
+                export_env(config)
+                return resolve_attr(
+                    settings.stripe_webhook_secret_from, "xaio_stripe_webhook_secret_from", str(config.rootpath)
+                )
         return None
 
     externals = Externals(settings.allow_hosts)
@@ -117,11 +118,11 @@ def _refuse_live_key_in_config() -> None:
 
 @pytest.fixture(autouse=True)
 def _xaio_externals_switch(request: pytest.FixtureRequest) -> Iterator[ExternalsSession | None]:
-    _refuse_live_key_in_config()
     if not _wanted(request):
+        # A suite that never uses the fakes nor the externals flag is not the plugin's to stop.
         yield None
-        _refuse_live_key_in_config()
         return
+    _refuse_live_key_in_config()
     session = _activate(request.config)
     request.node.stash[_session_key] = session
     try:

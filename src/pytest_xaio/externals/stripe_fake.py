@@ -305,15 +305,17 @@ class StripeFake:
     # --- webhooks -----------------------------------------------------------------------------------
     @property
     def webhook_secret(self) -> str:
-        secret = self._secret() if callable(self._secret) else self._secret
-        if not secret:
-            from pytest_xaio.errors import config_error
+        from pytest_xaio.errors import config_error, exit_on_config_error
 
-            config_error(
-                "stripe_fake.event() needs the app's webhook signing secret, and none is configured",
-                "set xaio_stripe_webhook_secret = whsec_... or xaio_stripe_webhook_secret_from = "
-                "yourapp.settings:settings.stripe_webhook_secret",
-            )
+        # A missing or broken secret setting is configuration: end the run with its message.
+        with exit_on_config_error():
+            secret = self._secret() if callable(self._secret) else self._secret
+            if not secret:
+                config_error(
+                    "stripe_fake.event() needs the app's webhook signing secret, and none is configured",
+                    "set xaio_stripe_webhook_secret = whsec_... or xaio_stripe_webhook_secret_from = "
+                    "yourapp.settings:settings.stripe_webhook_secret",
+                )
         return secret
 
     def event(

@@ -145,6 +145,12 @@ def discover(settings: XaioSettings) -> MigrationSource:
                 "point it at an alembic.ini or a folder of V001__name.sql files",
             )
         return MigrationSource("sql", path=path, schema_sql=schema_path, sql=tuple(migrations))
+    if path.exists():
+        config_error(
+            f"xaio_migrations points at the file {path}, which is neither an alembic.ini nor a folder of "
+            "V001__name.sql migrations",
+            "point it at your alembic.ini or at the folder that holds the V<version>__<name>.sql files",
+        )
     config_error(
         f"xaio_migrations points at {path}, which does not exist", "fix the path (relative paths start at the rootdir)"
     )
@@ -191,7 +197,13 @@ def apply_sql_file(url: str, path: Path, record: SqlMigration | None = None, *, 
     """Run one file in one transaction; on error raise MigrationError with the failing line."""
     import psycopg
 
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        config_error(
+            f"the migration {path} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+            "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), then run again",
+        )
     line: int | None = None
     with psycopg.connect(url) as conn:
         try:

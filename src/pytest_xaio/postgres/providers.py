@@ -165,7 +165,15 @@ def _cluster(
 
     major = _major_version(bin_dir)
     base = cache_root(settings) / f"{provider}-pg{major}"
-    base.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        (base / ".lock").touch()
+    except OSError as exc:
+        config_error(
+            f"cannot use {base.parent} as the cache directory of the {provider} PostgreSQL: "
+            f"{exc.strerror or exc} ({exc.filename or base})",
+            "point --xaio-cache-dir (or XAIO_CACHE_DIR) at a writable folder, or leave it unset for the default",
+        )
     if run_as is not None:
         _make_traversable(base.parent)
     cluster = Cluster(bin_dir, base, provider=provider, run_as=run_as)
