@@ -72,7 +72,11 @@ def _read(pytester: pytest.Pytester, name: str) -> dict[str, object]:
 
 
 # --- binary provider ----------------------------------------------------------------------------
-def test_binary_keys_written_in_one_test_are_gone_in_the_next(pytester: pytest.Pytester) -> None:
+def test_binary_keys_written_in_one_test_are_gone_in_the_next(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The inner session is no xdist worker, even when this test runs in one (DB 1 is worker 0's).
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(KEYS_GONE)
     result = pytester.runpytest("--xaio-redis=binary")
     result.assert_outcomes(passed=2)
