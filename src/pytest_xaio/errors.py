@@ -60,6 +60,7 @@ class ConfigErrorRelay:
         if exc.returncode == pytest.ExitCode.USAGE_ERROR and hasattr(self.config, "workerinput"):
             self.session.shouldstop = exc.msg
 
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not installed
     def pytest_testnodedown(self, node: object, error: object) -> None:
         output = getattr(node, "workeroutput", None) or {}
         stop = output.get("shouldstop")
