@@ -227,7 +227,8 @@ def test_leaves_other_databases_alone_and_cleans_up_its_own(
     )
     with psycopg.connect(service_postgres_url, autocommit=True) as conn:
         after = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
-    assert before <= after  # nothing of the user's was dropped
+    # Nothing of the user's was dropped (other sessions' xaio_ databases on this shared server come and go).
+    assert {n for n in before if not n.startswith("xaio_")} <= after
     new = after - before
     # Only the cached template may remain; worker and clone databases are gone.
     assert all("_tpl_" in name for name in new), new
