@@ -1,5 +1,4 @@
 import pytest
-
 from app.core.config import get_settings
 
 

@@ -1,15 +1,14 @@
 import uuid
 
 import pytest
-from sqlmodel import Session, select
-
 from app.api.deps import get_db
 from app.core.config import settings
 from app.models import Item
+from sqlmodel import Session, select
 
 
 def test_settings_point_at_the_test_database(xaio_database):
-    assert settings.POSTGRES_DB == xaio_database.name
+    assert xaio_database.name == settings.POSTGRES_DB
 
 
 def test_create_and_read_item(xaio_client, xaio_db):

@@ -3,11 +3,10 @@
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
-from sqlmodel import SQLModel
-
 from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from app.core.config import settings
+from sqlalchemy import engine_from_config, pool
+from sqlmodel import SQLModel
 
 config = context.config
 if config.config_file_name is not None:
