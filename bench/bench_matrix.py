@@ -6,11 +6,13 @@
 
 1. collect: reading the routes of a 200-route FastAPI app and building its cases (the collection-time
    work of ``@pytest.mark.endpoint_matrix``), best and median of several rounds.
-2. run: one pytest session per app variant (tests/apps/matrix_bench.py: correct, then with five
-   planted bugs) holding both the matrix test and a Schemathesis test (``schemathesis.pytest`` with
-   ``@schema.parametrize()``, default checks, the same valid ``Authorization`` header), against the
-   same real PostgreSQL. Reports wall time per tool (junit times of its items), cases, planted bugs
-   found and false positives (failures that are not a planted bug).
+2. run: one pytest session per app variant (tests/apps/matrix_authz.py, 15 routes: ``correct``,
+   then ``app`` with four planted bugs: another user's row, an unguarded admin route, a 500 on a
+   null optional field, a soft delete the GET ignores) holding both the matrix test and a
+   Schemathesis test (``schemathesis.pytest`` with ``@schema.parametrize()``, default checks, the
+   same valid ``Authorization`` header), against the same real PostgreSQL. Reports wall time per
+   tool (junit times of its items), cases, planted bugs found and false positives (failures on the
+   correct app).
 """
 
 from __future__ import annotations
@@ -31,19 +33,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "apps"
 sys.path.insert(0, str(APPS))
-from matrix_expected import PROJECT_FIXTURE as CONFTEST  # noqa: E402
-from matrix_expected import SCHEMA  # noqa: E402
+from matrix_authz import SCHEMA  # noqa: E402
 
 sys.path.remove(str(APPS))
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
-#: Route of each planted bug in matrix_bench.py (MATRIX_BENCH_BUGS=1).
+#: Route of each planted bug in matrix_authz.py (``app``; ``correct`` has none).
 PLANTED = {
-    "POST /api/projects/{project_id}/publish": "no auth dependency",
-    "GET /api/projects/{project_id}": "200 for a missing id",
-    "POST /api/waitlist": "500 on a valid body",
-    "GET /api/me": "accepts an expired token",
-    "PATCH /api/projects/{project_id}": "accepts alg=none",
+    "GET /api/notes/{note_id}": "returns another user's note",
+    "GET /api/admin/stats": "no admin dependency",
+    "PATCH /api/me": "500 on a null optional field",
+    "GET /api/tasks/{task_id}": "soft delete ignored by the GET",
 }
 
 TOOLS = ("matrix", "schemathesis", "schemathesis_relaxed")
@@ -52,9 +52,18 @@ TOOLS = ("matrix", "schemathesis", "schemathesis_relaxed")
 MATRIX_TEST = """
 import pytest
 
-@pytest.mark.endpoint_matrix(public=["POST /api/waitlist", "GET /health"])
+@pytest.mark.endpoint_matrix(expect={"POST /password-recovery/{email}": {"missing-resource": 200}})
 def test_matrix(case):
     case.validate(case.call())
+"""
+
+BENCH_APP = """
+import os
+
+import matrix_authz
+from matrix_authz import get_db, require_admin  # noqa: F401  (named by the ini)
+
+app = matrix_authz.app if os.environ["MATRIX_BENCH_BUGS"] == "1" else matrix_authz.correct
 """
 
 SCHEMATHESIS_TEST = """
@@ -64,7 +73,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from matrix_bench import app
+from bench_app import app
 
 # Loaded at import, as Schemathesis' docs show (its lazy from_fixture() fails on pytest 9:
 # "'Function' object has no attribute '_nodeid'"). The app opens its database lazily, and
@@ -151,19 +160,22 @@ def bench_collect(routes: int = 200, rounds: int = 7) -> dict[str, Any]:
 
 
 def _project(folder: Path) -> None:
-    for name in ("matrix_app.py", "matrix_bench.py", "matrix_expected.py"):
-        shutil.copy(APPS / name, folder / name)
+    shutil.copy(APPS / "matrix_authz.py", folder / "matrix_authz.py")
+    shutil.copy(APPS / "matrix_authz_conftest.py", folder / "conftest.py")
+    (folder / "bench_app.py").write_text(BENCH_APP)
     (folder / "schema.sql").write_text(SCHEMA)
     (folder / "pytest.ini").write_text(
         "[pytest]\n"
-        "xaio_app = matrix_bench:app\n"
+        "xaio_app = bench_app:app\n"
         "xaio_schema_sql = schema.sql\n"
-        "xaio_db_dependency = matrix_app:get_db\n"
+        "xaio_db_dependency = matrix_authz:get_db\n"
         f"xaio_jwt_secret = {SECRET}\n"
         f"xaio_env = SECRET_KEY={SECRET}\n"
+        "xaio_public_routes =\n    POST /auth/login\n    GET /login\n    POST /password-recovery/*\n"
+        "xaio_admin_dependencies = matrix_authz:require_admin\n"
+        "xaio_admin_attrs = is_superuser = true\n"
         "filterwarnings = ignore::DeprecationWarning\n"
     )
-    (folder / "conftest.py").write_text(CONFTEST)
     (folder / "test_matrix.py").write_text(MATRIX_TEST)
     (folder / "test_schemathesis.py").write_text(SCHEMATHESIS_TEST)
 
@@ -171,11 +183,8 @@ def _project(folder: Path) -> None:
 def _route_of(test_id: str) -> str:
     """``GET /api/me-401-expired-token`` (matrix) or ``GET /api/me (title)`` (Schemathesis) -> ``GET /api/me``."""
     test_id = test_id.split(" (")[0]
-    for suffix in ("-success", "-invalid", "-missing", "-malformed", "-expired", "-wrong", "-alg", "-unprotected"):
-        head = test_id.split(suffix)[0]
-        if head != test_id:
-            return head.rsplit("-", 1)[0]
-    return test_id
+    found = re.fullmatch(r"(.*)-\d{3}-[a-z-]+", test_id)
+    return found.group(1) if found else test_id
 
 
 def _route_in_curl(message: str) -> str:
@@ -271,8 +280,8 @@ def main() -> None:
     if args.part in ("run", "all"):
         runs = {buggy: bench_run(buggy) for buggy in (False, True)}
         for buggy, result in runs.items():
-            label = "5 planted bugs" if buggy else "correct"
-            print(f"run (10-route app, {label}): whole pytest session {result['session_s']:.2f} s")
+            label = f"{len(PLANTED)} planted bugs" if buggy else "correct"
+            print(f"run (15-route app, {label}): whole pytest session {result['session_s']:.2f} s")
             for tool in TOOLS:
                 entry = result[tool]
                 print(

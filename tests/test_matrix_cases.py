@@ -272,3 +272,115 @@ def test_failure_report_redacts_tokens() -> None:
     assert "Bearer eyJhbG...<redacted" in text
     assert 'body: {"name": "x"}' in text
     assert "more characters)" in text
+
+
+def test_per_route_expect_and_declared_responses_set_what_passes() -> None:
+    from fastapi.responses import HTMLResponse, RedirectResponse
+
+    app = FastAPI()
+
+    @app.post("/recover/{email}", responses={202: {"description": "queued"}, 410: {"description": "gone"}})
+    def recover(email: str) -> dict[str, str]:
+        return {}
+
+    @app.get("/page", response_class=HTMLResponse)
+    def page() -> str:
+        return "<p>hi</p>"
+
+    @app.get("/go", response_class=RedirectResponse)
+    def go() -> str:
+        return "/page"
+
+    expectations = Expectations.from_settings(
+        422, ["not_found = 404"], {"POST /recover/*": {"missing-resource": [200, 202]}}
+    )
+    by_id = {c.id: c for c in build_cases(read_routes(app), expectations=expectations, public=["*"])}
+    assert by_id["POST /recover/{email}-200-success"].expected == (200, 202)  # declared 2xx accepted too
+    assert by_id["POST /recover/{email}-404-missing-resource"].expected == (200, 202)  # expect= wins
+    assert by_id["GET /go-307-success"].expected == (307,)  # the response class's own status
+    assert not by_id["GET /page-200-success"].route.response.is_json
+    route = read_routes(app)[0]
+    assert Expectations.from_settings(422, ()).expected("missing-resource", route) == (404, 410)
+    with pytest.raises(pytest.UsageError, match="'missing-resorce' is not a case or kind"):
+        Expectations.from_settings(422, (), {"GET /x": {"missing-resorce": 200}})
+    with pytest.raises(pytest.UsageError, match="has no status code"):
+        Expectations.from_settings(422, (), {"GET /x": {"missing-resource": "ok"}})
+
+
+def test_form_string_fields_get_no_invalid_type_but_form_numbers_do() -> None:
+    from fastapi import Form
+
+    app = FastAPI()
+
+    @app.post("/login")
+    def login(username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict[str, str]:
+        return {}
+
+    @app.post("/rate")
+    def rate(comment: Annotated[str, Form()], stars: Annotated[int, Form(ge=1, le=5)]) -> dict[str, str]:
+        return {}
+
+    by_id = {c.id: c for c in build_cases(read_routes(app), expectations=Expectations.from_settings(422, ()))}
+    assert "POST /login-400-invalid-type" not in by_id
+    assert by_id["POST /rate-400-invalid-type"].body["stars"] == "not-a-number"
+
+
+def test_edge_values_are_valid_and_reach_for_null_empty_and_boundaries() -> None:
+    from pydantic import Field
+
+    class Patch(BaseModel):
+        name: str | None = None
+        bio: str = ""
+        age: int = Field(18, ge=18, le=130)
+        nick: str = Field(min_length=2)
+
+    app = FastAPI()
+
+    @app.patch("/me")
+    def patch(body: Patch) -> dict[str, str]:
+        return {}
+
+    by_id = {c.id: c for c in build_cases(read_routes(app), expectations=Expectations.from_settings(422, ()))}
+    edge = by_id["PATCH /me-200-edge-values"]
+    assert edge.body["name"] is None
+    assert edge.body["bio"] == ""
+    assert len(edge.body["nick"]) >= 2
+    assert edge.body["age"] == 18  # the boundary
+    assert edge.expected == ()  # any status below 500: refusing is the app's right, crashing is not
+    assert not edge.route.body.validate(edge.body)
+
+
+def test_admin_routes_and_admin_looking_paths() -> None:
+    from pytest_xaio.matrix.authz import looks_admin
+
+    assert looks_admin("/api/admin/stats")
+    assert looks_admin("/admin-panel")
+    assert looks_admin("/admins")
+    assert not looks_admin("/api/administrative-areas")
+    assert not looks_admin("/api/users/{admin_id}")
+    from fastapi.security import HTTPBearer
+
+    scheme = HTTPBearer()
+
+    def require_admin(token: Annotated[Any, Depends(scheme)]) -> None:
+        return None
+
+    app = FastAPI()
+
+    @app.get("/api/admin/users")
+    def users(_: Annotated[None, Depends(require_admin)]) -> list[int]:
+        return []
+
+    @app.get("/api/admin/stats")
+    def stats(token: Annotated[Any, Depends(scheme)]) -> dict[str, int]:
+        return {}
+
+    cases = build_cases(
+        read_routes(app, (), [require_admin]), expectations=Expectations.from_settings(422, ()), admin_identity=True
+    )
+    by_id = {c.id: c for c in cases}
+    assert by_id["GET /api/admin/users-200-success"].identity == "admin"
+    assert by_id["GET /api/admin/users-403-not-admin"].identity == "user"
+    assert by_id["GET /api/admin/stats-200-success"].identity == "admin"
+    assert by_id["GET /api/admin/stats-403-unguarded-admin-route"].expected == (403,)
+    assert "GET /api/admin/users-403-unguarded-admin-route" not in by_id
