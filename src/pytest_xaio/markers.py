@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-__all__ = ["MARKERS", "DbMarker", "MatrixMarker", "marker_options", "register_markers", "validate_item"]
+__all__ = [
+    "MARKERS",
+    "DbMarker",
+    "MatrixMarker",
+    "marker_options",
+    "register_markers",
+    "use_fixture_first",
+    "uses_fixture",
+    "validate_item",
+]
 
 
 @dataclass(frozen=True)
@@ -130,3 +139,23 @@ def _build(spec: _MarkerSpec, marker: pytest.Mark, where: str) -> Any:
         raise pytest.UsageError(
             f"pytest-xaio: bad @pytest.mark.{spec.name} on {where}: {exc}. Signature: {spec.line.split(':')[0]}"
         ) from None
+
+
+# --- per-test work only for the tests that use a feature ----------------------------------------------
+def uses_fixture(item: pytest.Item, name: str) -> bool:
+    """True when the test's fixture closure (what it asks for, directly or through other fixtures) has ``name``."""
+    return name in getattr(item, "fixturenames", ())
+
+
+def use_fixture_first(item: pytest.Item, name: str) -> None:
+    """Make the test use fixture ``name``, set up before its other fixtures and torn down after them.
+
+    Called at collection for the tests that need a feature, instead of an autouse fixture every
+    test pays for (the way Hypothesis marks its own tests). Items without fixtures are left alone.
+    """
+    names = getattr(item, "fixturenames", None)
+    if not isinstance(names, list):
+        return
+    if name in names:
+        names.remove(name)
+    names.insert(0, name)

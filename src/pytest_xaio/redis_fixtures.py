@@ -13,6 +13,7 @@ import pytest
 
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import exit_on_config_error
+from pytest_xaio.markers import use_fixture_first, uses_fixture
 from pytest_xaio.postgres import redact_url
 from pytest_xaio.redis import RedisServer, no_redis_reason, redis_module, start_redis
 from pytest_xaio.runtime import XaioRuntime, session_object
@@ -53,11 +54,20 @@ def redis_session(config: pytest.Config) -> RedisSession:
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give the flush to the tests that can write to the session's Redis: those using ``xaio_redis_url``,
+    and every test when the app is handed the Redis URL (``{redis_url}`` in ``xaio_env``)."""
+    app_uses_redis = any("{redis_url}" in line for line in get_settings(config).postgres.env)
+    for item in items:
+        if app_uses_redis or uses_fixture(item, "xaio_redis_url"):
+            use_fixture_first(item, "_xaio_redis_flush")
+
+
+@pytest.fixture
 def _xaio_redis_flush(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Empty the owned DB after every test once the session has a Redis (also when only the app used it,
-    through ``{redis_url}`` in ``xaio_env``). Autouse fixtures are torn down last, so the app's own
-    shutdown writes are flushed too."""
+    """Empty the owned DB after the test once the session has a Redis. Set up first (see
+    ``pytest_collection_modifyitems``), so it is torn down last and the app's shutdown writes are flushed too."""
     yield
     # Only a server already started this session: a test that never touched Redis must not start one.
     server = redis_session(request.config).server_if_started()
@@ -74,7 +84,7 @@ def _xaio_redis_server(pytestconfig: pytest.Config) -> RedisServer | None:
 
 
 @pytest.fixture
-def xaio_redis_url(pytestconfig: pytest.Config, _xaio_redis_server: RedisServer | None) -> str:
+def xaio_redis_url(pytestconfig: pytest.Config, _xaio_redis_server: RedisServer | None, _xaio_redis_flush: None) -> str:
     """URL of this test's logical Redis DB; it is empty when the test starts and flushed after it.
 
     Skipped, with a message saying how to get a server, when no Redis provider is available.

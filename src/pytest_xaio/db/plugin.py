@@ -13,6 +13,7 @@ from pytest_xaio.config import get_settings
 from pytest_xaio.db.mock import MockSession, apps_in, block_real_databases, resolve_dependency
 from pytest_xaio.db.snapshot import Snapshotter
 from pytest_xaio.errors import config_error, exit_on_config_error
+from pytest_xaio.markers import use_fixture_first
 from pytest_xaio.migrations.migrator import Migrator
 
 if TYPE_CHECKING:
@@ -39,6 +40,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Mark the tests that use a feature here, instead of a per-test autouse fixture or hook.
+    for item in items:
+        if item.get_closest_marker("xaio_mock_db") is not None:
+            use_fixture_first(item, "xaio_db_mock")
+        obj = getattr(item, "obj", None)
+        if getattr(obj, "_xaio_given", False):
+            # An outer @settings replaces the settings xaio_given adjusted; adjust them again.
+            from pytest_xaio.strategies import suppress_fixture_check
+
+            suppress_fixture_check(obj)
     settings = get_settings(config)
     if not settings.db.migration_checks:
         return
@@ -58,46 +69,37 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     config.hook.pytest_collectreport(report=report)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """While a mock-DB test runs: the app's DB dependency answers the mock, real connections fail."""
-    entry = item.stash.get(_mock_key, None)
-    if entry is None:
-        return (yield)
-    session, dependency = entry
-    restore: list[tuple[Any, Any]] = []
-    if dependency is not None:
-        funcargs = getattr(item, "funcargs", {})
-        from pytest_xaio.app import loaded_apps
+class _MockDbCall:
+    """The call-phase wrapper of mock-DB tests, registered when a test first uses ``xaio_db_mock``:
+    a run without mock-DB tests has no per-test hook for it."""
 
-        for app in apps_in([*funcargs.values(), *loaded_apps(item.config)]):
-            restore.append((app, app.dependency_overrides.get(dependency, _MISSING)))
-            app.dependency_overrides[dependency] = lambda: session
-    try:
-        with block_real_databases():
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        """While a mock-DB test runs: the app's DB dependency answers the mock, real connections fail."""
+        entry = item.stash.get(_mock_key, None)
+        if entry is None:
             return (yield)
-    finally:
-        for app, old in restore:
-            if old is _MISSING:
-                app.dependency_overrides.pop(dependency, None)
-            else:
-                app.dependency_overrides[dependency] = old
+        session, dependency = entry
+        restore: list[tuple[Any, Any]] = []
+        if dependency is not None:
+            funcargs = getattr(item, "funcargs", {})
+            from pytest_xaio.app import loaded_apps
+
+            for app in apps_in([*funcargs.values(), *loaded_apps(item.config)]):
+                restore.append((app, app.dependency_overrides.get(dependency, _MISSING)))
+                app.dependency_overrides[dependency] = lambda: session
+        try:
+            with block_real_databases():
+                return (yield)
+        finally:
+            for app, old in restore:
+                if old is _MISSING:
+                    app.dependency_overrides.pop(dependency, None)
+                else:
+                    app.dependency_overrides[dependency] = old
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    obj = getattr(item, "obj", None)
-    if getattr(obj, "_xaio_given", False):
-        # An outer @settings replaces the settings xaio_given adjusted; adjust them again.
-        from pytest_xaio.strategies import suppress_fixture_check
-
-        suppress_fixture_check(obj)
-
-
-@pytest.fixture(autouse=True)
-def _xaio_mock_db_marker(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("xaio_mock_db") is not None:
-        request.getfixturevalue("xaio_db_mock")
+_MOCK_CALL_PLUGIN = "xaio-mock-db-call"
 
 
 @pytest.fixture
@@ -177,4 +179,7 @@ def xaio_db_mock(request: pytest.FixtureRequest) -> MockSession:
             dependency = resolve_dependency(spec, str(request.config.rootpath))
     session = MockSession()
     request.node.stash[_mock_key] = (session, dependency)
+    manager = request.config.pluginmanager
+    if not manager.has_plugin(_MOCK_CALL_PLUGIN):
+        manager.register(_MockDbCall(), _MOCK_CALL_PLUGIN)
     return session

@@ -28,6 +28,7 @@ from pytest_xaio.externals.guard import (
     live_key_message,
 )
 from pytest_xaio.externals.stripe_fake import STRIPE_HOSTS, StripeFake
+from pytest_xaio.markers import use_fixture_first, uses_fixture
 from pytest_xaio.resolve import resolve_object
 
 FAKE_FIXTURES = ("xaio_externals", "stripe_fake", "brevo_fake", "github_fake")
@@ -82,6 +83,7 @@ def _activate(config: pytest.Config) -> ExternalsSession:
                 )
         return None
 
+    _register_phases(config)
     externals = Externals(settings.allow_hosts)
     stripe = StripeFake(stripe_secret)
     brevo = BrevoFake()
@@ -101,6 +103,27 @@ def _activate(config: pytest.Config) -> ExternalsSession:
     return ExternalsSession(externals, stripe, brevo, github, stack, hooked)
 
 
+def _item_wants(item: pytest.Item, mock_all: bool) -> bool:
+    if mock_all or item.get_closest_marker("xaio_externals") is not None:
+        return True
+    return any(uses_fixture(item, name) for name in FAKE_FIXTURES)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Switch externals on for the tests that want them (``xaio_mock_externals``, the marker, a fake),
+    instead of an autouse fixture every test pays for; the phase checks are registered only if one does."""
+    _refuse_live_key_in_config()  # once per session for every run; per test only where externals are on
+    mock_all = get_settings(config).externals.mock_externals
+    wanted = False
+    for item in items:
+        if _item_wants(item, mock_all):
+            use_fixture_first(item, "_xaio_externals_switch")
+            wanted = True
+    if wanted:
+        _register_phases(config)
+
+
 def _wanted(request: pytest.FixtureRequest) -> bool:
     if get_settings(request.config).externals.mock_externals:
         return True
@@ -116,7 +139,7 @@ def _refuse_live_key_in_config() -> None:
             config_error(live_key_message(where), "use a Stripe test key (sk_test_…) when running the tests")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _xaio_externals_switch(request: pytest.FixtureRequest) -> Iterator[ExternalsSession | None]:
     if not _wanted(request):
         # A suite that never uses the fakes nor the externals flag is not the plugin's to stop.
@@ -238,16 +261,26 @@ def _phase(item: pytest.Item) -> Generator[None, Any, Any]:
     pytest.fail("\n".join(dict.fromkeys(_new_problems(item, before))), pytrace=False)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
-    return (yield from _phase(item))
+class _ExternalsPhases:
+    """Setup, call and teardown checks of the tests that use externals; registered at collection
+    when a test wants them (or when a test first asks for a fake), so other runs have no such hooks."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from _phase(item))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        return (yield from _phase(item))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        return (yield from _phase(item))
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
-    return (yield from _phase(item))
+_PHASES_PLUGIN = "xaio-externals-phases"
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-    return (yield from _phase(item))
+def _register_phases(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(_PHASES_PLUGIN):
+        config.pluginmanager.register(_ExternalsPhases(), _PHASES_PLUGIN)
