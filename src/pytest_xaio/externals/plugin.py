@@ -113,7 +113,6 @@ def _item_wants(item: pytest.Item, mock_all: bool) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Switch externals on for the tests that want them (``xaio_mock_externals``, the marker, a fake),
     instead of an autouse fixture every test pays for; the phase checks are registered only if one does."""
-    _refuse_live_key_in_config()  # once per session for every run; per test only where externals are on
     mock_all = get_settings(config).externals.mock_externals
     wanted = False
     for item in items:
