@@ -388,3 +388,18 @@ def test_id_fields_of_bodies_and_queries_come_from_same_named_fixtures(pytester:
         "GET /comments-200-success": "PASSED",
         "GET /comments-200-edge-values": "PASSED",
     }
+
+
+def test_a_project_fixture_named_case_is_reported_clearly(pytester: pytest.Pytester) -> None:
+    make_project(
+        pytester,
+        options="(include=['GET /health'])",
+        ini="xaio_public_routes = GET /health\n",
+        conftest=PROJECT_FIXTURE + "\n\n@pytest.fixture\ndef case():\n    return 'a case of my own'\n",
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*`case` argument of this @pytest.mark.endpoint_matrix test is a str from a fixture of yours named `case`*"]
+    )
+    assert "has no attribute 'validate'" not in result.stdout.str()

@@ -28,7 +28,9 @@ __all__ = [
     "PostgresSettings",
     "RedisSettings",
     "XaioSettings",
+    "configured_names",
     "get_settings",
+    "ini_type",
     "settings_key",
     "worker_id",
 ]
@@ -346,6 +348,29 @@ def worker_id(config: pytest.Config) -> str:
     if isinstance(workerinput, dict) and "workerid" in workerinput:
         return str(workerinput["workerid"])
     return os.environ.get("PYTEST_XDIST_WORKER", "main") or "main"
+
+
+def _pytest_has_typed_numbers() -> bool:
+    """pytest 8.4 added the ``int`` and ``float`` ini types (pytest 9's ``[tool.pytest]`` table needs them)."""
+    major, minor = (int(part) for part in pytest.__version__.split(".")[:2])
+    return (major, minor) >= (8, 4)
+
+
+_INI_TYPES = {"bool": "bool", "lines": "linelist", "int": "int", "float": "float"}
+
+
+def ini_type(opt: Option) -> str:
+    """The ini type an option is registered with: typed wherever the running pytest supports it."""
+    kind = _INI_TYPES.get(opt.kind, "string")
+    if kind in ("int", "float") and not _pytest_has_typed_numbers():
+        return "string"
+    return kind
+
+
+def configured_names(config: pytest.Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The settings this run gives explicitly (command line, environment or ini), by option name."""
+    env = os.environ if environ is None else environ
+    return [opt.name for opt in OPTIONS if _read(config, opt, env) is not None]
 
 
 def _read(config: pytest.Config, opt: Option, env: Mapping[str, str]) -> Any:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+__all__ = ["register_hookspecs"]
+
 
 @pytest.hookspec(firstresult=True)
 def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
@@ -25,3 +27,13 @@ def pytest_xaio_payload(case: Any) -> Any:
     ``method``, ``path``, ``name``, ``kind``, ``expected``, ``seed``, ``body`` (a copy of the generated
     body) and ``request`` (the test's ``FixtureRequest``, for fixtures such as real rows).
     """
+
+
+def register_hookspecs(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add this module's hookspecs once (the plugin and ``hookspecs_plugin`` both ask for them)."""
+    caller = getattr(pluginmanager.hook, "pytest_xaio_create_user", None)
+    if caller is not None and caller.has_spec():
+        return
+    import sys
+
+    pluginmanager.add_hookspecs(sys.modules[__name__])

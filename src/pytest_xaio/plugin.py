@@ -6,8 +6,8 @@ from collections.abc import Generator
 
 import pytest
 
-from pytest_xaio import hooks, markers
-from pytest_xaio.config import OPTIONS, get_settings, settings_key
+from pytest_xaio import hooks, markers, reporting
+from pytest_xaio.config import OPTIONS, get_settings, ini_type, settings_key
 from pytest_xaio.runtime import XaioRuntime, get_runtime, runtime_key
 
 # Each concern's fixtures and hooks are a plugin of their own (fixtures and the hooks it needs); listing them here means
@@ -22,11 +22,9 @@ pytest_plugins = [
     "pytest_xaio.coverage",
 ]
 
-_INI_TYPES = {"bool": "bool", "lines": "linelist", "path": "string", "int": "string", "float": "string"}
-
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(hooks)
+    hooks.register_hookspecs(pluginmanager)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,12 +45,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     choices=list(opt.choices) or None,
                     help=help_text,
                 )
-        ini_type = _INI_TYPES.get(opt.kind, "string")
+        kind = ini_type(opt)
         parser.addini(
             opt.ini_name,
             opt.help,
-            type=ini_type,  # type: ignore[arg-type]
-            default=None if ini_type != "linelist" else [],
+            type=kind,  # type: ignore[arg-type]
+            default=None if kind != "linelist" else [],
         )
 
 
@@ -75,8 +73,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    settings = get_settings(config)
-    return f"xaio: postgres={settings.postgres.postgres} isolation={settings.postgres.isolation}"
+    return reporting.header(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    reporting.send_to_controller(session.config, get_runtime(session.config).summary_lines())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist: keep what each worker started, so the controller's summary reports it."""
+    reporting.receive_from_worker(node)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -84,5 +91,5 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> Generator[None, None, None]:
     yield
-    for line in get_runtime(config).summary_lines():
+    for line in reporting.summary(config, get_runtime(config).summary_lines()):
         terminalreporter.write_line(line)

@@ -27,6 +27,7 @@ __all__ = [
     "matrix_cases",
     "pytest_configure",
     "pytest_generate_tests",
+    "pytest_pyfunc_call",
 ]
 
 # The routes read from each app this session (by the marker's app= spec; None is xaio_app).
@@ -69,6 +70,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.Collector.CollectError(str(exc)) from None
     params = [pytest.param(spec, id=spec.id) for spec in specs]
     metafunc.parametrize("case", params, indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> None:
+    """A project fixture named ``case`` hides the matrix's own; say so instead of failing oddly later."""
+    if pyfuncitem.get_closest_marker("endpoint_matrix") is None or "case" not in pyfuncitem.funcargs:
+        return
+    from pytest_xaio.matrix.runner import Case
+
+    value = pyfuncitem.funcargs["case"]
+    if not isinstance(value, Case):
+        pytest.fail(
+            f"the `case` argument of this @pytest.mark.endpoint_matrix test is a {type(value).__name__} from "
+            "a fixture of yours named `case` (conftest.py or the test module), which replaces the matrix's "
+            "`case` fixture; rename your fixture (e.g. `example_case`) so the matrix can hand out its cases",
+            pytrace=False,
+        )
 
 
 def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]:

@@ -359,8 +359,11 @@ def alembic_downgrade(source: MigrationSource, url: str, revision: str) -> None:
 def _alembic(command_name: str, source: MigrationSource, url: str, revision: str) -> None:
     from alembic import command
 
+    from pytest_xaio.logs import quiet_logging
+
     cfg = alembic_config(source, url)
-    with _database_url_env(sqlalchemy_url(url)):
+    # env.py's fileConfig would print alembic's INFO lines into pytest's output and mute app loggers.
+    with _database_url_env(sqlalchemy_url(url)), quiet_logging():
         try:
             getattr(command, command_name)(cfg, revision)
         except Exception as exc:
