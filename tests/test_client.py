@@ -304,3 +304,59 @@ def test_a_failing_startup_is_reported(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*ConnectionError: cache server unreachable*"])
+
+
+ONE_LIBRARY = """
+import pytest
+
+def library(client):
+    return next(c.__module__.split(".")[0] for c in type(client).__mro__ if c.__name__ in ("Client", "AsyncClient"))
+
+def test_sync(xaio_client):
+    assert library(xaio_client) == "{expected}"
+    assert xaio_client.get("/health").status_code == 200
+
+@pytest.mark.{mark}
+async def test_async(xaio_async_client):
+    assert library(xaio_async_client) == "{expected}"
+    assert (await xaio_async_client.get("/me")).status_code == 200
+"""
+
+
+def _expected_library() -> str:
+    try:
+        import httpx2  # noqa: F401
+    except ImportError:
+        return "httpx"
+    return "httpx2"
+
+
+@pytest.mark.parametrize(
+    ("mark", "args"),
+    [("asyncio", ()), ('usefixtures("xaio_user")', ("-o", "asyncio_mode=auto")), ("anyio", ())],
+    ids=["asyncio-strict", "asyncio-auto", "anyio"],
+)
+def test_both_clients_use_one_library_and_warn_nothing(
+    project: pytest.Pytester, mark: str, args: tuple[str, ...]
+) -> None:
+    """Under -W error: no pytest-asyncio strict-mode warning, no Starlette httpx deprecation."""
+    project.makepyfile(ONE_LIBRARY.format(mark=mark, expected=_expected_library()))
+    result = project.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", *args)
+    result.assert_outcomes(passed=2)
+
+
+HTTPX2_ONLY = """
+import sys
+sys.modules["httpx"] = None  # as if only httpx2 were installed: `import httpx` raises ImportError
+import pytest
+sys.exit(pytest.main(["-W", "error", "-p", "no:cacheprovider", "-p", "no:respx", *sys.argv[1:]]))
+"""
+
+
+def test_with_only_httpx2_installed_both_clients_work(project: pytest.Pytester) -> None:
+    pytest.importorskip("httpx2")
+    project.makepyfile(ONE_LIBRARY.format(mark="asyncio", expected="httpx2"))
+    script = project.path / "run_httpx2_only.py"
+    script.write_text(HTTPX2_ONLY)
+    result = project.run(__import__("sys").executable, str(script))
+    result.assert_outcomes(passed=2)

@@ -149,14 +149,14 @@ async def open_async_client(
     raise_server_exceptions: bool = True,
     base_url: str = _BASE_URL,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` talking to ``app`` in-process, with the app's lifespan running."""
-    try:
-        import httpx
-    except ImportError:
-        missing_extra("httpx", "fastapi", "xaio_async_client")
+    """An ``AsyncClient`` (httpx2 when installed, else httpx: the library Starlette's TestClient uses)
+    talking to ``app`` in-process, with the app's lifespan running."""
+    from pytest_xaio.httplib import http_library
+
+    library = http_library("xaio_async_client")
     async with lifespan(app) as state:
-        transport = httpx.ASGITransport(app=_with_state(app, state), raise_app_exceptions=raise_server_exceptions)
-        async with httpx.AsyncClient(
+        transport = library.ASGITransport(app=_with_state(app, state), raise_app_exceptions=raise_server_exceptions)
+        async with library.AsyncClient(
             transport=transport, base_url=base_url, headers=dict(headers or {}), follow_redirects=True
         ) as client:
             yield client
@@ -223,6 +223,7 @@ async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
         finally:
             to_app.close()
             await task
+            _close_streams(app_inbox, from_app)
     else:
         async with anyio.create_task_group() as group:
             group.start_soon(run)
@@ -231,6 +232,13 @@ async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
                     yield value
             finally:
                 to_app.close()
+        _close_streams(app_inbox, from_app)
+
+
+def _close_streams(*streams: Any) -> None:
+    """Close the receiving ends too: an unclosed anyio stream is a ResourceWarning (an error under -W error)."""
+    for stream in streams:
+        stream.close()
 
 
 def _with_state(app: Any, state: dict[str, Any]) -> Any:

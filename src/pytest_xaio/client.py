@@ -202,20 +202,10 @@ def xaio_anon_client(request: pytest.FixtureRequest, xaio_app: ASGIApp) -> Itera
     yield from _sync_client(request, xaio_app, None, {})
 
 
-async def _xaio_async_client(
+async def _open_async_client(
     request: pytest.FixtureRequest, xaio_app: ASGIApp, xaio_token: TokenFactory
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` for async tests (pytest-asyncio or anyio), logged in as ``xaio_user``.
-
-    Lifespan events run in the test's event loop; the DB dependency is overridden as for ``xaio_client``.
-
-    Example::
-
-        @pytest.mark.asyncio          # or @pytest.mark.anyio
-        async def test_me(xaio_async_client):
-            r = await xaio_async_client.get("/api/me")
-            assert r.status_code == 200
-    """
+    """The body of ``xaio_async_client``, run by whichever async plugin runs the test."""
     with exit_on_config_error():
         headers = xaio_token.headers()
     with override_db_dependency(request, xaio_app):
@@ -224,8 +214,71 @@ async def _xaio_async_client(
             yield client
 
 
-_xaio_async_client._xaio_async_fixture = True  # type: ignore[attr-defined]
-xaio_async_client = pytest.fixture(_xaio_async_client, name="xaio_async_client")
+@pytest.fixture
+def xaio_async_client(request: pytest.FixtureRequest) -> httpx.AsyncClient:
+    """An ``AsyncClient`` (httpx2 when installed, else httpx) for async tests, logged in as ``xaio_user``.
+
+    Works with pytest-asyncio (strict and auto mode, any ``loop_scope``) and anyio. Lifespan events
+    run; the DB dependency is overridden as for ``xaio_client``.
+
+    Example::
+
+        @pytest.mark.asyncio          # or @pytest.mark.anyio
+        async def test_me(xaio_async_client):
+            r = await xaio_async_client.get("/api/me")
+            assert r.status_code == 200
+    """
+    client: httpx.AsyncClient = request.getfixturevalue(_async_body_for(request, "xaio_async_client"))
+    return client
+
+
+# This fixture is itself synchronous, so no async plugin has to adopt it. It hands the async body
+# to the plugin that runs the test, each in that plugin's documented way: anyio runs plain async
+# fixtures of tests that use ``anyio_backend``; pytest-asyncio runs fixtures declared with
+# ``pytest_asyncio.fixture``, one per loop scope so client and test share one loop.
+_LOOP_SCOPES = ("function", "class", "module", "package", "session")
+_ANYIO_BODY = "_xaio_async_client_anyio"
+_xaio_async_client_anyio = pytest.fixture(_open_async_client, name=_ANYIO_BODY)
+
+
+def _asyncio_body(loop_scope: str) -> Any:
+    import pytest_asyncio
+
+    async def body(
+        request: pytest.FixtureRequest, xaio_app: ASGIApp, xaio_token: TokenFactory
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        async for client in _open_async_client(request, xaio_app, xaio_token):
+            yield client
+
+    return pytest_asyncio.fixture(body, loop_scope=loop_scope, name=f"_xaio_async_client_asyncio_{loop_scope}")  # type: ignore[call-overload]
+
+
+try:
+    import pytest_asyncio  # noqa: F401  (a pytest plugin: loaded already wherever it is installed)
+except ImportError:
+    _HAVE_PYTEST_ASYNCIO = False
+else:
+    _HAVE_PYTEST_ASYNCIO = True
+    for _scope in _LOOP_SCOPES:
+        globals()[f"_xaio_async_client_asyncio_{_scope}"] = _asyncio_body(_scope)
+
+
+def _async_body_for(request: pytest.FixtureRequest, name: str) -> str:
+    test = getattr(request.node, "function", None)
+    if test is not None and not inspect.iscoroutinefunction(test):
+        pytest.fail(
+            f"{name} is for async tests: mark the test @pytest.mark.asyncio (pytest-asyncio) "
+            "or @pytest.mark.anyio and make it async def; a sync test uses xaio_client",
+            pytrace=False,
+        )
+    if "anyio_backend" in request.fixturenames:
+        return _ANYIO_BODY
+    if not _HAVE_PYTEST_ASYNCIO:
+        pytest.fail(
+            f"{name} needs an async test runner: pip install pytest-asyncio, or mark the test @pytest.mark.anyio",
+            pytrace=False,
+        )
+    return f"_xaio_async_client_asyncio_{_test_loop_scope(request) or 'function'}"
 
 
 def _sync_client(
@@ -288,7 +341,12 @@ def client_fixture(
                 yield client
 
     if asynchronous:
-        async_fixture._xaio_async_fixture = True  # type: ignore[attr-defined]
+        # Declared the supported way: a pytest-asyncio fixture (function loop) when pytest-asyncio is
+        # installed, else a plain async fixture, which anyio runs for tests that use anyio_backend.
+        if _HAVE_PYTEST_ASYNCIO:
+            import pytest_asyncio
+
+            return pytest_asyncio.fixture(async_fixture)
         return pytest.fixture(async_fixture)
     return pytest.fixture(sync_fixture)
 
@@ -312,35 +370,6 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 
 
 # --- async fixture plumbing -------------------------------------------------------------------------
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
-    """Hand ``xaio_async_client`` to whichever async plugin runs the test.
-
-    anyio runs async fixtures of tests that use ``anyio_backend``; pytest-asyncio (strict mode) only
-    runs fixtures flagged as its own, so the flag is set for this setup alone, never for anyio tests.
-    """
-    func = fixturedef.func
-    if not getattr(func, "_xaio_async_fixture", False):
-        return (yield)
-    test = getattr(request.node, "function", None)
-    if test is not None and not inspect.iscoroutinefunction(test):
-        pytest.fail(
-            f"{fixturedef.argname} is for async tests: mark the test @pytest.mark.asyncio (pytest-asyncio) "
-            "or @pytest.mark.anyio and make it async def; a sync test uses xaio_client",
-            pytrace=False,
-        )
-    if "anyio_backend" in request.fixturenames:
-        return (yield)
-    # pytest-asyncio's own markers; the loop scope follows the test's, so client and test share a loop.
-    setattr(func, "_force_asyncio_fixture", True)  # noqa: B010
-    setattr(func, "_loop_scope", _test_loop_scope(request))  # noqa: B010
-    try:
-        return (yield)
-    finally:
-        delattr(func, "_force_asyncio_fixture")
-        delattr(func, "_loop_scope")
-
-
 def _test_loop_scope(request: pytest.FixtureRequest) -> str | None:
     marker = request.node.get_closest_marker("asyncio")
     scope = marker.kwargs.get("loop_scope") if marker is not None else None

@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import io
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from pytest_xaio.externals.guard import Externals
+from pytest_xaio.externals.guard import BlockedRequestError, Externals
 from pytest_xaio.externals.http import FakeRequest, FakeResponse
 
 __all__ = ["INSTALLERS", "install_all"]
@@ -61,14 +62,26 @@ def _install_httpx_like(module_name: str, externals: Externals, stack: ExitStack
     async_original: Callable[..., Any] = mod.AsyncHTTPTransport.handle_async_request
 
     def handle_request(self: Any, request: Any) -> Any:
-        fake = externals.route(request.method, str(request.url), _lower(request.headers.raw))
+        try:
+            fake = externals.route(request.method, str(request.url), _lower(request.headers.raw))
+        except BlockedRequestError:
+            if not _respx_routing(module_name):
+                raise
+            externals.blocked.pop()
+            return sync_original(self, request)  # respx answers below us; its pass_through meets the socket guard
         if fake is None:
             with externals.passthrough():
                 return sync_original(self, request)
         return respond(externals.answer(fake, convert(request, request.read())), request)
 
     async def handle_async_request(self: Any, request: Any) -> Any:
-        fake = externals.route(request.method, str(request.url), _lower(request.headers.raw))
+        try:
+            fake = externals.route(request.method, str(request.url), _lower(request.headers.raw))
+        except BlockedRequestError:
+            if not _respx_routing(module_name):
+                raise
+            externals.blocked.pop()
+            return await async_original(self, request)
         if fake is None:
             with externals.passthrough():
                 return await async_original(self, request)
@@ -77,6 +90,19 @@ def _install_httpx_like(module_name: str, externals: Externals, stack: ExitStack
 
     _patch(stack, mod.HTTPTransport, "handle_request", handle_request)
     _patch(stack, mod.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+
+
+def _respx_routing(module_name: str) -> bool:
+    """True while a project's respx router is started (``respx.mock``, the ``respx_mock`` fixture).
+
+    respx's default mocker answers at httpcore, below the transport hook: a host the fakes do not
+    own is handed to it instead of being refused. respx refuses requests no route matches
+    (``assert_all_mocked``), and a route's ``pass_through`` still meets the socket guard.
+    """
+    mocks = sys.modules.get("respx.mocks")
+    if module_name != "httpx" or mocks is None:
+        return False
+    return any(getattr(mocker, "routers", None) for mocker in (mocks.HTTPCoreMocker, mocks.HTTPXMocker))
 
 
 def install_httpx(externals: Externals, stack: ExitStack) -> None:
