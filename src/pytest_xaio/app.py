@@ -19,9 +19,13 @@ from pytest_xaio.errors import config_error, missing_extra
 from pytest_xaio.resolve import resolve_object
 from pytest_xaio.runtime import XaioRuntime, session_object
 
+if TYPE_CHECKING:
+    from pytest_xaio.loop import AppLoop
+
 __all__ = [
     "ASGIApp",
     "AppSession",
+    "app_loop_transport",
     "lifespan",
     "load_app",
     "loaded_apps",
@@ -129,16 +133,36 @@ def open_client(
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
     base_url: str = _BASE_URL,
+    loop: AppLoop | None = None,
 ) -> Iterator[TestClient]:
-    """A ``TestClient`` for ``app`` with its lifespan running (startup on enter, shutdown on exit)."""
+    """A ``TestClient`` for ``app`` with its lifespan running (startup on enter, shutdown on exit).
+
+    With ``loop`` (the session's :class:`~pytest_xaio.loop.AppLoop`) the lifespan and every request
+    run on that loop instead of a new one per client, so loop-bound objects the app keeps between
+    tests (a module-level async engine's pool) stay usable.
+    """
     try:
         from starlette.testclient import TestClient
     except ImportError:
         missing_extra("fastapi", "fastapi", "the xaio HTTP clients")
-    with TestClient(
+    if loop is None:
+        with TestClient(
+            app, base_url=base_url, raise_server_exceptions=raise_server_exceptions, headers=dict(headers or {})
+        ) as client:
+            yield client
+        return
+    client = TestClient(
         app, base_url=base_url, raise_server_exceptions=raise_server_exceptions, headers=dict(headers or {})
-    ) as client:
-        yield client
+    )
+    # TestClient runs requests on ``client.portal`` when one is set (its public attribute); entering
+    # the client would start a portal of its own, so the lifespan is run here on the app's loop.
+    client.portal = loop.portal
+    try:
+        with loop.wrap(lifespan(client.app, state=client.app_state)):
+            yield client
+    finally:
+        client.portal = None
+        client.close()
 
 
 @asynccontextmanager
@@ -148,23 +172,72 @@ async def open_async_client(
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
     base_url: str = _BASE_URL,
+    loop: AppLoop | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An ``AsyncClient`` (httpx2 when installed, else httpx: the library Starlette's TestClient uses)
-    talking to ``app`` in-process, with the app's lifespan running."""
+    talking to ``app`` in-process, with the app's lifespan running.
+
+    With ``loop`` the app runs on the session's app loop whatever loop the test runs on; each request
+    crosses over to it (see :mod:`pytest_xaio.loop`). Without it the app runs on the caller's loop.
+    """
     from pytest_xaio.httplib import http_library
 
     library = http_library("xaio_async_client")
-    async with lifespan(app) as state:
-        transport = library.ASGITransport(app=_with_state(app, state), raise_app_exceptions=raise_server_exceptions)
+    if loop is None:
+        async with lifespan(app) as state:
+            transport = library.ASGITransport(app=_with_state(app, state), raise_app_exceptions=raise_server_exceptions)
+            async with library.AsyncClient(
+                transport=transport, base_url=base_url, headers=dict(headers or {}), follow_redirects=True
+            ) as client:
+                yield client
+        return
+    async with loop.awrap(lifespan(app)) as state:
+        inner = library.ASGITransport(app=_with_state(app, state), raise_app_exceptions=raise_server_exceptions)
         async with library.AsyncClient(
-            transport=transport, base_url=base_url, headers=dict(headers or {}), follow_redirects=True
+            transport=app_loop_transport(library, inner, loop),
+            base_url=base_url,
+            headers=dict(headers or {}),
+            follow_redirects=True,
         ) as client:
             yield client
 
 
+def app_loop_transport(library: Any, inner: Any, loop: AppLoop) -> Any:
+    """An async transport of ``library`` (httpx or a library with its API) that runs ``inner`` (an
+    ASGI transport) on the app's loop: the request body is read on the caller's loop, the app runs
+    on its own, and the raw response bytes come back."""
+
+    class _AppLoopTransport(library.AsyncBaseTransport):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            self.app = inner.app  # what ASGITransport exposes, so ``transport.app.dependency_overrides`` works
+
+        async def handle_async_request(self, request: Any) -> Any:
+            content = await request.aread()
+            relayed = library.Request(
+                request.method, request.url, headers=request.headers, content=content, extensions=request.extensions
+            )
+
+            async def run() -> tuple[int, Any, bytes, dict[str, Any]]:
+                response = await inner.handle_async_request(relayed)
+                try:
+                    body = b"".join([chunk async for chunk in response.aiter_raw()])
+                finally:
+                    await response.aclose()
+                return response.status_code, response.headers, body, dict(response.extensions)
+
+            status, headers, body, extensions = await loop.acall(run)
+            return library.Response(status, headers=headers, content=body, extensions=extensions)
+
+        async def aclose(self) -> None:
+            await loop.acall(inner.aclose)
+
+    return _AppLoopTransport()
+
+
 @asynccontextmanager
-async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
-    """Run the ASGI lifespan protocol around the block and give the state the app's lifespan set.
+async def lifespan(app: Any, state: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Run the ASGI lifespan protocol around the block and give the state the app's lifespan set
+    (``state``, when given, is the dict it fills: a ``TestClient``'s ``app_state``).
 
     On asyncio the app's lifespan runs as a plain task, so startup and shutdown may happen in
     different tasks of the same loop (pytest-asyncio runs a fixture's setup and teardown that way);
@@ -174,7 +247,7 @@ async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
 
     import anyio
 
-    state: dict[str, Any] = {}
+    state = {} if state is None else state
     to_app, app_inbox = anyio.create_memory_object_stream[dict[str, Any]](math.inf)
     app_outbox, from_app = anyio.create_memory_object_stream[dict[str, Any]](math.inf)
     crashed: list[BaseException] = []

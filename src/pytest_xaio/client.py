@@ -17,6 +17,7 @@ from pytest_xaio.app import ASGIApp, lifespan, load_app, open_async_client, open
 from pytest_xaio.auth import TokenFactory, User, default_user, token_factory
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
+from pytest_xaio.loop import app_loop
 from pytest_xaio.resolve import resolve_object
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ async def _open_async_client(
     with exit_on_config_error():
         headers = xaio_token.headers()
     with override_db_dependency(request, xaio_app):
-        async with open_async_client(xaio_app, headers=headers) as client:
+        async with open_async_client(xaio_app, headers=headers, loop=app_loop(request.config)) as client:
             setattr(client, "xaio_user", xaio_token.user)  # noqa: B010 (read as client.xaio_user)
             yield client
 
@@ -219,7 +220,8 @@ def xaio_async_client(request: pytest.FixtureRequest) -> httpx.AsyncClient:
     """An ``AsyncClient`` (httpx2 when installed, else httpx) for async tests, logged in as ``xaio_user``.
 
     Works with pytest-asyncio (strict and auto mode, any ``loop_scope``) and anyio. Lifespan events
-    run; the DB dependency is overridden as for ``xaio_client``.
+    and requests run on the session's app loop, whatever loop the test runs on; the DB dependency is
+    overridden as for ``xaio_client``.
 
     Example::
 
@@ -290,7 +292,9 @@ def _sync_client(
 ) -> Iterator[TestClient]:
     with (
         override_db_dependency(request, app),
-        open_client(app, headers=headers, raise_server_exceptions=raise_server_exceptions) as client,
+        open_client(
+            app, headers=headers, raise_server_exceptions=raise_server_exceptions, loop=app_loop(request.config)
+        ) as client,
     ):
         setattr(client, "xaio_user", token.user if token is not None else None)  # noqa: B010
         yield client
@@ -335,7 +339,10 @@ def client_fixture(
         the_app, token, all_headers = setup(request)
         with override_db_dependency(request, the_app):
             async with open_async_client(
-                the_app, headers=all_headers, raise_server_exceptions=raise_server_exceptions
+                the_app,
+                headers=all_headers,
+                raise_server_exceptions=raise_server_exceptions,
+                loop=app_loop(request.config),
             ) as client:
                 setattr(client, "xaio_user", token.user if token is not None else None)  # noqa: B010
                 yield client
