@@ -60,9 +60,10 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
                 "point xaio_app at the FastAPI instance itself, not a wrapper around it",
             )
     database = request.getfixturevalue("xaio_database")
+    replacement = _session_override(request, dependency, database)
     missing = object()
     previous = overrides.get(dependency, missing)
-    overrides[dependency] = database.session_dependency()
+    overrides[dependency] = replacement
     try:
         yield database
     finally:
@@ -70,6 +71,27 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
             overrides.pop(dependency, None)
         else:
             overrides[dependency] = previous
+        dispose = getattr(replacement, "xaio_dispose", None)
+        if dispose is not None:
+            database.async_loop.call(dispose)
+
+
+def _session_override(request: pytest.FixtureRequest, dependency: Any, database: Any) -> Any:
+    """What replaces the app's dependency: a sync session in the test's transaction, or for an async
+    generator dependency the app's async session on the test's async connection (postgres/aio.py)."""
+    if not inspect.isasyncgenfunction(inspect.unwrap(dependency)):
+        return database.session_dependency()
+    from pytest_xaio.postgres.aio import async_spec, session_dependency
+
+    spec = async_spec(request)
+    if spec is None or (database.isolation == "transaction" and database.async_bind is None):
+        with exit_on_config_error():
+            config_error(
+                "xaio_database was set up before the app was loaded, so it is not on the async app's connection",
+                "request the client fixture (or xaio_app) before xaio_db / xaio_database in the test's arguments",
+            )
+    assert spec is not None
+    return session_dependency(database, spec)
 
 
 class UserFactory:

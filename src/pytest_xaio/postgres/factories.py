@@ -38,6 +38,17 @@ def open_database(
         with exit_on_config_error():
             export_env(request.config)
             workers = postgres.workers(migrations, schema_sql)
+    spec = None
+    if migrations is None and schema_sql is None:
+        from pytest_xaio.postgres.aio import async_spec
+
+        spec = async_spec(request)
+    if spec is not None:  # an async app: the test's rows go through the app's async connection
+        from pytest_xaio.postgres.aio import async_test_database
+
+        with async_test_database(request, workers, chosen, spec) as db:
+            yield db
+        return
     with workers.test_database(chosen) as db:
         yield db
 

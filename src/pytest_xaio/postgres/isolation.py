@@ -67,6 +67,10 @@ class TestDatabase:
         self._workers = workers
         self._sa_connection: Any = None
         self._sa_engine: Any = None
+        # Async apps (postgres/aio.py): the AsyncConnection the app's sessions join (transaction
+        # mode; None otherwise) and the app loop it lives on.
+        self.async_bind: Any = None
+        self.async_loop: Any = None
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,0 +1,256 @@
+"""Transaction isolation for async SQLAlchemy apps (asyncpg or psycopg's async mode).
+
+When the app's session dependency is an async generator, each test gets what sync apps get: one
+outer transaction on one connection, rolled back at the end. The connection is opened with the
+app's own driver on the session's app loop (:mod:`pytest_xaio.loop`), and the dependency is
+overridden with the app's own session class bound to it with ``join_transaction_mode=
+"create_savepoint"``, so the app's ``commit()``, ``begin()`` and ``begin_nested()`` work and
+leave nothing behind. ``xaio_db`` (and through it the user hook and path-parameter fixtures)
+then writes through the same connection (:class:`~pytest_xaio.postgres.aio_db.AsyncBackedConnection`),
+so the app sees the test's rows and the test sees the app's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_xaio.runtime import get_runtime
+
+if TYPE_CHECKING:
+    from pytest_xaio.loop import AppLoop
+    from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
+
+__all__ = ["AsyncSessionSpec", "AsyncWorkerConnection", "async_spec", "detect_async_session", "session_dependency"]
+
+_SPEC_KEY = "aio.spec"
+
+
+@dataclass(frozen=True)
+class AsyncSessionSpec:
+    """What the app's async session dependency makes: its session class, options and driver."""
+
+    dependency: Any
+    session_class: Any
+    options: dict[str, Any] = field(default_factory=dict)
+    drivername: str = "postgresql+asyncpg"
+
+    def url(self, url: str) -> str:
+        """``url`` (a libpq URL of a test database) with the app's async driver."""
+        scheme, sep, rest = url.partition("://")
+        return f"{self.drivername}{sep}{rest}"
+
+
+def detect_async_session(dependency: Any) -> AsyncSessionSpec | None:
+    """The async session the dependency yields, or None when it is not an async generator.
+
+    The session class and options come from an ``async_sessionmaker`` (or an ``AsyncSession``
+    subclass) the dependency's module uses, the driver from its engine; the fallbacks are
+    SQLAlchemy's ``AsyncSession`` and asyncpg (psycopg's async mode when asyncpg is not installed).
+    """
+    func = inspect.unwrap(dependency)
+    if not inspect.isasyncgenfunction(func):
+        return None
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    namespace: dict[str, Any] = getattr(func, "__globals__", {})
+    used = [namespace[n] for n in getattr(getattr(func, "__code__", None), "co_names", ()) if n in namespace]
+    # Names the dependency uses come first; then anything of the kind in its module.
+    candidates = used + [v for v in namespace.values() if not any(v is u for u in used)]
+    maker = next((c for c in candidates if isinstance(c, async_sessionmaker)), None)
+    bind: Any = None
+    if maker is not None:
+        session_class = maker.class_
+        options = {k: v for k, v in maker.kw.items() if k not in ("bind", "binds", "join_transaction_mode")}
+        bind = maker.kw.get("bind")
+    else:
+        classes = [c for c in candidates if isinstance(c, type) and issubclass(c, AsyncSession)]
+        session_class = classes[0] if classes else AsyncSession
+        options = {}
+    if not isinstance(bind, AsyncEngine):
+        bind = next((c for c in candidates if isinstance(c, AsyncEngine)), None)
+    if isinstance(bind, AsyncEngine):
+        drivername = bind.url.drivername
+    else:
+        asyncpg = importlib.util.find_spec("asyncpg") is not None
+        drivername = "postgresql+asyncpg" if asyncpg else "postgresql+psycopg_async"
+    return AsyncSessionSpec(dependency, session_class, options, drivername)
+
+
+def async_spec(request: pytest.FixtureRequest) -> AsyncSessionSpec | None:
+    """This session's async session spec, when ``xaio_db_dependency`` names an async generator.
+
+    The dependency is looked at only once the app is imported or the test uses the app, so a plain
+    database test never imports the app (and its heavy libraries) just to find out.
+    """
+    runtime = get_runtime(request.config)
+    if _SPEC_KEY in runtime.state:
+        spec: AsyncSessionSpec | None = runtime.state[_SPEC_KEY]
+        return spec
+    name = runtime.settings.postgres.db_dependency
+    if not name:
+        return None
+    module = name.strip().partition(":")[0]
+    if module not in sys.modules and "xaio_app" not in request.fixturenames:
+        return None
+    from pytest_xaio.app import prepare_env, resolve_object
+    from pytest_xaio.errors import exit_on_config_error
+
+    with exit_on_config_error():
+        prepare_env(request.config)
+        dependency = resolve_object(name, setting="xaio_db_dependency", rootdir=str(request.config.rootpath))
+    spec = detect_async_session(dependency)
+    runtime.state[_SPEC_KEY] = spec
+    if spec is not None:
+        runtime.add_summary(
+            f"xaio: async session dependency {name}: {spec.session_class.__name__} on {spec.drivername}, "
+            "one rolled-back transaction per test"
+        )
+    return spec
+
+
+class AsyncWorkerConnection:
+    """The worker's async connection on the app loop; each test runs in one transaction on it."""
+
+    def __init__(self, loop: AppLoop, url: str) -> None:
+        self.loop = loop
+        self.url = url
+        self._engine: Any = None
+        self.connection: Any = None
+        self._transaction: Any = None
+
+    async def _begin(self) -> None:
+        if self.connection is None or self.connection.closed or self.connection.invalidated:
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from sqlalchemy.pool import NullPool
+
+            if self._engine is None:
+                self._engine = create_async_engine(self.url, poolclass=NullPool)
+            self.connection = await self._engine.connect()
+        self._transaction = await self.connection.begin()
+        # Sent now, so the transaction is open on the server (asyncpg's adapter starts it lazily)
+        # and xaio_db.rollback() has a point to return to.
+        await self.connection.exec_driver_sql("SAVEPOINT xaio_test")
+
+    async def _end(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None and transaction.is_active:
+            try:
+                await transaction.rollback()
+            except Exception:
+                await self._drop_connection()  # a broken connection: the next test opens a new one
+
+    async def _drop_connection(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                await connection.invalidate()
+            except Exception:
+                pass
+
+    async def _close(self) -> None:
+        await self._end()
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        self.loop.call(self._begin)
+        try:
+            yield self.connection
+        finally:
+            self.loop.call(self._end)
+
+    def close(self) -> None:
+        self.loop.call(self._close)
+
+
+def worker_connection(request: pytest.FixtureRequest, workers: WorkerDatabases, spec: AsyncSessionSpec) -> Any:
+    """The worker's async connection for ``workers`` (one per session, closed before the loop stops)."""
+    from pytest_xaio.loop import app_loop
+
+    runtime = get_runtime(request.config)
+    key = f"aio.connection:{workers.worker_db.name}"
+    conn = runtime.state.get(key)
+    if conn is None:
+        conn = AsyncWorkerConnection(app_loop(request.config), spec.url(workers.worker_db.url))
+        runtime.state[key] = conn
+        runtime.exit_stack.callback(conn.close)
+    return conn
+
+
+@contextmanager
+def async_test_database(
+    request: pytest.FixtureRequest, workers: WorkerDatabases, isolation: str, spec: AsyncSessionSpec
+) -> Iterator[TestDatabase]:
+    """One test's database for an async app: in transaction mode the async connection's transaction,
+    with ``connection`` (``xaio_db``) writing through it; truncate and clone as for sync apps."""
+    from pytest_xaio.loop import app_loop
+
+    loop = app_loop(request.config)
+    if isolation != "transaction":
+        with workers.test_database(isolation) as db:
+            db.async_bind = None
+            db.async_loop = loop
+            yield db
+        return
+    from pytest_xaio.postgres.aio_db import AsyncBackedConnection
+    from pytest_xaio.postgres.isolation import TestDatabase
+
+    worker = worker_connection(request, workers, spec)
+    with worker.transaction() as connection:
+        facade = AsyncBackedConnection(loop, connection, spec.drivername)
+        db = TestDatabase(workers, "transaction", workers.worker_db, facade)  # type: ignore[arg-type]
+        db.async_bind = connection
+        db.async_loop = loop
+        try:
+            yield db
+        finally:
+            facade.close()
+            db.close()
+
+
+def session_dependency(database: TestDatabase, spec: AsyncSessionSpec) -> Callable[[], AsyncIterator[Any]]:
+    """The override for the app's async dependency: the app's session class, on the test's database.
+
+    In transaction mode it is bound to the test's connection and its commits release savepoints; in
+    truncate and clone modes to an engine on the test's database, disposed after the test.
+    """
+    bind = getattr(database, "async_bind", None)
+    options = dict(spec.options)
+    engines: list[Any] = []
+    if bind is not None:
+        options["join_transaction_mode"] = "create_savepoint"
+
+    async def _dependency() -> AsyncIterator[Any]:
+        target = bind
+        if target is None:
+            if not engines:
+                from sqlalchemy.ext.asyncio import create_async_engine
+                from sqlalchemy.pool import NullPool
+
+                engines.append(create_async_engine(spec.url(database.url), poolclass=NullPool))
+            target = engines[0]
+        session = spec.session_class(bind=target, **options)
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    async def _dispose() -> None:
+        for engine in engines:
+            await engine.dispose()
+
+    _dependency.xaio_dispose = _dispose  # type: ignore[attr-defined]
+    return _dependency
