@@ -60,10 +60,7 @@ def detect_async_session(dependency: Any) -> AsyncSessionSpec | None:
         return None
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-    namespace: dict[str, Any] = getattr(func, "__globals__", {})
-    used = [namespace[n] for n in getattr(getattr(func, "__code__", None), "co_names", ()) if n in namespace]
-    # Names the dependency uses come first; then anything of the kind in its module.
-    candidates = used + [v for v in namespace.values() if not any(v is u for u in used)]
+    candidates = _reachable(func)
     maker = next((c for c in candidates if isinstance(c, async_sessionmaker)), None)
     bind: Any = None
     if maker is not None:
@@ -82,6 +79,49 @@ def detect_async_session(dependency: Any) -> AsyncSessionSpec | None:
         asyncpg = importlib.util.find_spec("asyncpg") is not None
         drivername = "postgresql+asyncpg" if asyncpg else "postgresql+psycopg_async"
     return AsyncSessionSpec(dependency, session_class, options, drivername)
+
+
+def _reachable(func: Any, depth: int = 3) -> list[Any]:
+    """Objects the dependency can reach: the names it uses, then (for a dependency that delegates,
+    ``async for s in database_session.get_session(): yield s``) what the modules and functions it
+    uses reach in turn, then the rest of its module. Nearest first."""
+    import types
+
+    found: list[Any] = []
+    seen: set[int] = set()
+
+    def add(value: Any) -> None:
+        if id(value) not in seen:
+            seen.add(id(value))
+            found.append(value)
+
+    def walk(target: Any, level: int) -> None:
+        target = inspect.unwrap(target)
+        namespace: dict[str, Any] = getattr(target, "__globals__", {})
+        code = getattr(target, "__code__", None)
+        names = list(getattr(code, "co_names", ()))
+        for const in getattr(code, "co_consts", ()):  # names used by nested code (async with ... blocks)
+            if isinstance(const, types.CodeType):
+                names.extend(const.co_names)
+        used = [namespace[n] for n in names if n in namespace]
+        for value in used:
+            add(value)
+        if level <= 0:
+            return
+        for value in used:
+            if isinstance(value, types.ModuleType):
+                attrs = [getattr(value, n) for n in names if hasattr(value, n)]
+                for attr in attrs:
+                    add(attr)
+                    if inspect.isfunction(attr):
+                        walk(attr, level - 1)
+            elif inspect.isfunction(value):
+                walk(value, level - 1)
+
+    walk(func, depth)
+    for value in getattr(inspect.unwrap(func), "__globals__", {}).values():
+        add(value)
+    return found
 
 
 def async_spec(request: pytest.FixtureRequest) -> AsyncSessionSpec | None:
