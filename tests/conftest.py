@@ -8,7 +8,7 @@ import alembic.command  # noqa: F401  (imported once here: in-process pytester r
 import asyncpg  # noqa: F401  (same: re-importing asyncpg's C extensions in a second pytester run crashes)
 import psycopg
 import pytest
-import sqlalchemy.ext.asyncio  # noqa: F401  (same, with greenlet)
+import sqlalchemy.ext.asyncio  # (same, with greenlet)
 import sqlalchemy.orm  # noqa: F401  (same: a second import of SQLAlchemy's ORM breaks its registries)
 
 pytest_plugins = ["pytester"]

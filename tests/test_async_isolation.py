@@ -126,10 +126,13 @@ def test_async_app_on_default_isolation(project: pytest.Pytester, args: tuple[st
     project.makepyfile(test_sync=SYNC_TESTS)
     result = project.runpytest("-p", "no:randomly", *args)
     outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == 0 and outcomes.get("errors", 0) == 0, result.stdout.str()
+    assert outcomes.get("failed", 0) == 0, result.stdout.str()
+    assert outcomes.get("errors", 0) == 0, result.stdout.str()
     assert outcomes["passed"] >= 18  # 3 + 5 + the matrix cases + 1
     if not args:
-        result.stdout.fnmatch_lines(["*async session dependency aio_app:get_session: AsyncSession on postgresql+asyncpg*"])
+        result.stdout.fnmatch_lines(
+            ["*async session dependency aio_app:get_session: AsyncSession on postgresql+asyncpg*"]
+        )
 
 
 @pytest.mark.parametrize(

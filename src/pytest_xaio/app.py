@@ -207,7 +207,7 @@ def app_loop_transport(library: Any, inner: Any, loop: AppLoop) -> Any:
     ASGI transport) on the app's loop: the request body is read on the caller's loop, the app runs
     on its own, and the raw response bytes come back."""
 
-    class _AppLoopTransport(library.AsyncBaseTransport):  # type: ignore[misc,name-defined]
+    class _AppLoopTransport(library.AsyncBaseTransport):  # type: ignore[misc]
         def __init__(self) -> None:
             self.app = inner.app  # what ASGITransport exposes, so ``transport.app.dependency_overrides`` works
 

@@ -91,8 +91,6 @@ async def _wait(future: Future[_T]) -> _T:
         return await anyio.to_thread.run_sync(future.result)
     return await asyncio.wrap_future(future)
 
-    return await anyio.to_thread.run_sync(future.result)
-
 
 _loop_key = pytest.StashKey[AppLoop]()
 

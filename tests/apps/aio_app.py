@@ -83,7 +83,8 @@ async def health() -> dict[str, str]:
 async def create_item(item: ItemIn, user: User, session: Session) -> dict[str, Any]:
     try:
         await session.execute(
-            text("INSERT INTO items (owner, name) VALUES (:owner, :name)"), {"owner": str(user["id"]), "name": item.name}
+            text("INSERT INTO items (owner, name) VALUES (:owner, :name)"),
+            {"owner": str(user["id"]), "name": item.name},
         )
         await session.commit()
     except IntegrityError:
@@ -117,9 +118,7 @@ async def list_items(session: Session) -> list[str]:
 
 @app.get("/items/{item_id}")
 async def get_item(item_id: int, user: User, session: Session) -> dict[str, Any]:
-    row = (
-        (await session.execute(text("SELECT id, name FROM items WHERE id = :id"), {"id": item_id})).mappings().first()
-    )
+    row = (await session.execute(text("SELECT id, name FROM items WHERE id = :id"), {"id": item_id})).mappings().first()
     if row is None:
         raise HTTPException(404, "no such item")
     return dict(row)

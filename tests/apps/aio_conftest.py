@@ -15,4 +15,6 @@ def pytest_xaio_create_user(db, attrs):
 
 @pytest.fixture
 def item_id(xaio_db, xaio_user):
-    return xaio_db.execute("INSERT INTO items (owner, name) VALUES (%s, %s) RETURNING id", (str(xaio_user["id"]), "fixture-item")).fetchone()[0]
+    return xaio_db.execute(
+        "INSERT INTO items (owner, name) VALUES (%s, %s) RETURNING id", (str(xaio_user["id"]), "fixture-item")
+    ).fetchone()[0]

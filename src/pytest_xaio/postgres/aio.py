@@ -44,7 +44,7 @@ class AsyncSessionSpec:
 
     def url(self, url: str) -> str:
         """``url`` (a libpq URL of a test database) with the app's async driver."""
-        scheme, sep, rest = url.partition("://")
+        _scheme, sep, rest = url.partition("://")
         return f"{self.drivername}{sep}{rest}"
 
 
