@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_xaio.runtime import get_runtime
+from pytest_xaio.runtime import XaioRuntime, session_object
 
 if TYPE_CHECKING:
     from pytest_xaio.loop import AppLoop
@@ -30,7 +30,23 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncSessionSpec", "AsyncWorkerConnection", "async_spec", "detect_async_session", "session_dependency"]
 
-_SPEC_KEY = "aio.spec"
+
+
+class _AioSession:
+    """This session's answer about the app's dependency, and the async connection per worker database."""
+
+    def __init__(self, runtime: XaioRuntime) -> None:
+        self.runtime = runtime
+        self.checked = False
+        self.spec: AsyncSessionSpec | None = None
+        self.connections: dict[str, AsyncWorkerConnection] = {}
+
+
+_aio_key = pytest.StashKey[_AioSession]()
+
+
+def _aio_session(config: pytest.Config) -> _AioSession:
+    return session_object(config, _aio_key, _AioSession)
 
 
 @dataclass(frozen=True)
@@ -130,26 +146,26 @@ def async_spec(request: pytest.FixtureRequest) -> AsyncSessionSpec | None:
     The dependency is looked at only once the app is imported or the test uses the app, so a plain
     database test never imports the app (and its heavy libraries) just to find out.
     """
-    runtime = get_runtime(request.config)
-    if _SPEC_KEY in runtime.state:
-        spec: AsyncSessionSpec | None = runtime.state[_SPEC_KEY]
-        return spec
-    name = runtime.settings.postgres.db_dependency
+    aio = _aio_session(request.config)
+    if aio.checked:
+        return aio.spec
+    name = aio.runtime.settings.postgres.db_dependency
     if not name:
         return None
     module = name.strip().partition(":")[0]
     if module not in sys.modules and "xaio_app" not in request.fixturenames:
         return None
-    from pytest_xaio.app import prepare_env, resolve_object
+    from pytest_xaio.app import prepare_env
     from pytest_xaio.errors import exit_on_config_error
+    from pytest_xaio.resolve import resolve_object
 
     with exit_on_config_error():
         prepare_env(request.config)
         dependency = resolve_object(name, setting="xaio_db_dependency", rootdir=str(request.config.rootpath))
     spec = detect_async_session(dependency)
-    runtime.state[_SPEC_KEY] = spec
+    aio.checked, aio.spec = True, spec
     if spec is not None:
-        runtime.add_summary(
+        aio.runtime.add_summary(
             f"xaio: async session dependency {name}: {spec.session_class.__name__} on {spec.drivername}, "
             "one rolled-back transaction per test"
         )
@@ -216,17 +232,19 @@ class AsyncWorkerConnection:
         self.loop.call(self._close)
 
 
-def worker_connection(request: pytest.FixtureRequest, workers: WorkerDatabases, spec: AsyncSessionSpec) -> Any:
+def worker_connection(
+    request: pytest.FixtureRequest, workers: WorkerDatabases, spec: AsyncSessionSpec
+) -> AsyncWorkerConnection:
     """The worker's async connection for ``workers`` (one per session, closed before the loop stops)."""
     from pytest_xaio.loop import app_loop
 
-    runtime = get_runtime(request.config)
-    key = f"aio.connection:{workers.worker_db.name}"
-    conn = runtime.state.get(key)
+    aio = _aio_session(request.config)
+    name = workers.worker_db.name
+    conn = aio.connections.get(name)
     if conn is None:
         conn = AsyncWorkerConnection(app_loop(request.config), spec.url(workers.worker_db.url))
-        runtime.state[key] = conn
-        runtime.exit_stack.callback(conn.close)
+        aio.connections[name] = conn
+        aio.runtime.exit_stack.callback(conn.close)
     return conn
 
 

@@ -171,7 +171,7 @@ class AsyncBackedConnection:
     async def _arun(self, query: str, params: Any) -> tuple[list[tuple[Any, ...]] | None, list[str], int]:
         connection = self._connection
         if params is None:
-            from pytest_xaio.db.sqlsplit import split_statements
+            from pytest_xaio.migrations.sqlsplit import split_statements
 
             statements = [text for _, text in split_statements(query)]
             if len(statements) > 1:  # a script: psycopg runs it whole; prepared statements take one each
