@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncSessionSpec", "AsyncWorkerConnection", "async_spec", "detect_async_session", "session_dependency"]
 
 
-
 class _AioSession:
     """This session's answer about the app's dependency, and the async connection per worker database."""
 
