@@ -118,7 +118,8 @@ async def list_items(session: Session) -> list[str]:
 
 @app.get("/items/{item_id}")
 async def get_item(item_id: int, user: User, session: Session) -> dict[str, Any]:
-    row = (await session.execute(text("SELECT id, name FROM items WHERE id = :id"), {"id": item_id})).mappings().first()
+    query = text("SELECT id, name FROM items WHERE id = :id AND owner = :owner")
+    row = (await session.execute(query, {"id": item_id, "owner": str(user["id"])})).mappings().first()
     if row is None:
         raise HTTPException(404, "no such item")
     return dict(row)
