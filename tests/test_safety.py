@@ -1,0 +1,183 @@
+"""Safety: the plugin never harms what it does not own. Hostile URLs and environments that would send
+its CREATE/DROP elsewhere are refused before any connection; forged or leftover state on the server
+is judged by the plugin's own rules (docs/reliability.md quotes the count of these cases).
+
+No test here sends a packet anywhere but this machine: refused targets are refused before connecting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_xaio.postgres.databases import MARK, machine_tag
+
+
+def _elsewhere() -> str:
+    """A documentation address (never routed) that is not one of this machine's own: on some sandboxes
+    192.0.2.2 is the machine's eth0, and then it rightly counts as local."""
+    from pytest_xaio.hosts import is_local_address
+
+    return next(a for a in ("203.0.113.9", "198.51.100.7", "192.0.2.77") if not is_local_address(a))
+
+
+ELSEWHERE = _elsewhere()  # never contacted: the check comes before any connection
+LOCAL_URL = "postgresql://postgres@localhost:5432/postgres"
+
+#: (id, extra args, environment) — each must end in one "not this machine" message, exit 4.
+REMOTE_CASES = [
+    ("redis-url-query-host", ["--xaio-redis-url", f"redis://:6390/?host={ELSEWHERE}"], {}, "redis"),
+    ("pg-url-query-host", ["--xaio-postgres-url", f"postgresql://postgres@/postgres?host={ELSEWHERE}"], {}, "pg"),
+    ("pg-url-query-hostaddr", ["--xaio-postgres-url", f"{LOCAL_URL}?hostaddr={ELSEWHERE}"], {}, "pg"),
+    ("pg-env-PGHOSTADDR", ["--xaio-postgres-url", LOCAL_URL], {"PGHOSTADDR": ELSEWHERE}, "pg"),
+    ("pg-env-PGHOST", ["--xaio-postgres-url", "postgresql:///postgres"], {"PGHOST": ELSEWHERE}, "pg"),
+    ("pg-env-PGSERVICE", ["--xaio-postgres-url", LOCAL_URL], {"PGSERVICE": "elsewhere"}, "pg"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "kind"), [c[1:] for c in REMOTE_CASES], ids=[c[0] for c in REMOTE_CASES])
+def test_remote_target_refused(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], kind: str
+) -> None:
+    service_file = pytester.path / "pg_service.conf"
+    service_file.write_text(f"[elsewhere]\nhostaddr={ELSEWHERE}\nport=5432\n")
+    pytester.makeini("[pytest]\n" + ("xaio_postgres = none\n" if kind == "redis" else ""))
+    pytester.makepyfile("def test_a(xaio_redis): pass\n" if kind == "redis" else "def test_a(xaio_db): pass\n")
+    for name, value in {**env, "PGSERVICEFILE": str(service_file)}.items():
+        monkeypatch.setenv(name, value)
+    result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, out
+    result.stdout.fnmatch_lines(
+        [f"*points at {ELSEWHERE}*which is not this machine*", "*fix: pass --xaio-allow-remote*"]
+    )
+    assert "Traceback" not in out
+
+
+# --- state left on the server ---------------------------------------------------------------------
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _mark(**fields: object) -> str:
+    return MARK + json.dumps(fields, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def leftovers(tmp_path_factory: pytest.TempPathFactory, service_postgres_url: str) -> Iterator[dict[str, bool]]:
+    """Plant leftovers on the service server, run one session there, report which databases remain."""
+    tag = uuid.uuid4().hex[:6]
+    dead = _dead_pid()
+    host = socket.gethostname()
+    planted = {
+        # LIKE 'xaio_%' would match it (the _ is a wildcard): not the plugin's, it must stay.
+        "like-wildcard-kept": (f"xaioX{tag}_like", _mark(kind="test", host=host, pid=dead)),
+        # A database an interrupted DROP left invalid: the plugin's, so removed.
+        "invalid-database-removed": (f"xaio_{tag}_invalid", _mark(kind="test", host=host, pid=dead)),
+        # Killed between CREATE and COMMENT: unmarked, but under a scratch name of this machine.
+        "unmarked-scratch-removed": (f"xaio_new_{machine_tag()}_p{dead}_{tag}aa", None),
+        # Another machine's scratch database: not this run's to judge, it stays.
+        "other-machine-scratch-kept": (
+            f"xaio_new_{'0' if machine_tag()[0] != '0' else '1'}{machine_tag()[1:]}_p{dead}_{tag}bb",
+            None,
+        ),
+        # A marked database whose owner is alive (this test process) stays.
+        "live-owner-kept": (f"xaio_{tag}_alive", _mark(kind="test", host=host, pid=os.getpid())),
+    }
+    with psycopg.connect(service_postgres_url, autocommit=True) as conn:
+        for name, comment in planted.values():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            if comment is not None:
+                conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
+        conn.execute(
+            "UPDATE pg_database SET datconnlimit = -2 WHERE datname = %s", (planted["invalid-database-removed"][0],)
+        )
+    root = tmp_path_factory.mktemp("leftovers")
+    (root / "tox.ini").write_text("[pytest]\n")
+    (root / "test_run.py").write_text(
+        "def test_a(xaio_db):\n    assert xaio_db.execute('SELECT 1').fetchone() == (1,)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XAIO_", "PYTEST_"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--xaio-postgres-url", service_postgres_url],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    with psycopg.connect(service_postgres_url, autocommit=True) as conn:
+        present = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        yield {case: name in present for case, (name, _) in planted.items()}
+        for name, _ in planted.values():
+            if name in present:
+                conn.execute(
+                    "UPDATE pg_database SET datconnlimit = -1 WHERE datname = %s AND datconnlimit = -2", (name,)
+                )
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+LEFTOVER_CASES = [
+    ("like-wildcard-kept", True),
+    ("invalid-database-removed", False),
+    ("unmarked-scratch-removed", False),
+    ("other-machine-scratch-kept", True),
+    ("live-owner-kept", True),
+]
+
+
+@pytest.mark.parametrize(("case", "remains"), LEFTOVER_CASES, ids=[c[0] for c in LEFTOVER_CASES])
+def test_leftover_judged_by_the_plugins_rules(leftovers: dict[str, bool], case: str, remains: bool) -> None:
+    assert leftovers[case] is remains
+
+
+def test_forged_complete_template_mark_is_checked_against_the_hash(
+    pytester: pytest.Pytester, service_postgres_url: str
+) -> None:
+    from pytest_xaio.config import XaioSettings
+    from pytest_xaio.migrations.source import discover
+    from pytest_xaio.postgres import PostgresServer
+    from pytest_xaio.postgres.databases import DatabaseOwner
+    from pytest_xaio.postgres.template import template_name
+
+    (pytester.path / "migrations").mkdir()
+    (pytester.path / "migrations" / "V001__widgets.sql").write_text("CREATE TABLE widgets (id int);\n")
+    pytester.makeini("[pytest]\nxaio_migrations = migrations\n")
+    settings = XaioSettings.from_values({"migrations": "migrations"}, rootdir=str(pytester.path))
+    server = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "url")
+    name = template_name(
+        DatabaseOwner(server, pytester.path.name, "main", location=str(pytester.path)), discover(settings).digest()
+    )
+    forged = _mark(kind="template", complete=True, hash="0" * 64, project="x", host=socket.gethostname(), pid=1)
+    with psycopg.connect(service_postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # empty: no widgets table
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{forged}'")
+    pytester.makepyfile(
+        "def test_a(xaio_db): assert xaio_db.execute('SELECT count(*) FROM widgets').fetchone() == (0,)"
+    )
+    pytester.runpytest("--xaio-postgres-url", service_postgres_url, "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_is_postmaster_of_refuses_a_decoy(tmp_path: Path) -> None:
+    from pytest_xaio.postgres.cluster import is_postmaster_of
+
+    # A process whose command line says "postgres" and a data dir, running in that dir: still not a postmaster.
+    code = "import time; time.sleep(30)  # postgres -D " + str(tmp_path)
+    decoy = subprocess.Popen([sys.executable, "-c", code, "postgres", "postgresql://x"], cwd=tmp_path)
+    try:
+        assert not is_postmaster_of(decoy.pid, tmp_path)
+    finally:
+        decoy.kill()
+        decoy.wait()
