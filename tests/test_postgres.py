@@ -229,9 +229,15 @@ def test_leaves_other_databases_alone_and_cleans_up_its_own(
         after = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
     # Nothing of the user's was dropped (other sessions' xaio_ databases on this shared server come and go).
     assert {n for n in before if not n.startswith("xaio_")} <= after
-    new = after - before
-    # Only the cached template may remain; worker and clone databases are gone.
-    assert all("_tpl_" in name for name in new), new
+    from pytest_xaio.postgres import PostgresServer
+    from pytest_xaio.postgres.databases import DatabaseOwner
+
+    server = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "url")
+    prefix = DatabaseOwner(server, project.path.name, "main", location=str(project.path)).prefix
+    # Only this project's cached template may remain; its worker and clone databases are gone
+    # (other sessions on this shared server create and drop their own meanwhile).
+    new = {name for name in after - before if name.startswith(prefix)}
+    assert new and all("_tpl_" in name for name in new), new
 
 
 def test_database_fixture_factory_gives_a_second_schema(project: pytest.Pytester) -> None:
