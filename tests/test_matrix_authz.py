@@ -226,3 +226,49 @@ def test_bad_matrix_configuration_is_a_usage_error(
     assert result.ret != 0
     result.stdout.fnmatch_lines([message])
     assert "Traceback" not in result.stdout.str()
+
+
+ONCE_APP = """
+from fastapi import FastAPI
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from matrix_authz import Db, User
+
+
+class Entry(BaseModel):
+    label: str | None = None
+
+
+app = FastAPI()
+
+
+@app.post("/once", status_code=201)
+def once(entry: Entry, user: User, db: Db) -> dict[str, str]:
+    # A second row with k = 1 is a UniqueViolation (a 500): only a rollback between draws avoids it.
+    db.execute(text("INSERT INTO once (k, label) VALUES (1, :l)"), {"l": entry.label})
+    db.commit()
+    return {"status": "stored"}
+"""
+
+
+def test_each_drawn_request_is_rolled_back_before_the_next(pytester: pytest.Pytester) -> None:
+    make_project(pytester, "correct")
+    with (pytester.path / "schema.sql").open("a") as schema:
+        schema.write("\nCREATE TABLE once (k integer PRIMARY KEY, label text);\n")
+    pytester.makepyfile(
+        once_app=ONCE_APP,
+        test_endpoints="""
+import pytest
+
+@pytest.mark.endpoint_matrix(app="once_app:app", examples=5, statuses=[201])
+def test_once(case):
+    case.validate(case.call())
+""",
+    )
+    result = pytester.runpytest("-v")
+    assert outcomes_by_id(result) == {
+        "once: POST /once-201-success": "PASSED",
+        "once: POST /once-201-edge-values": "PASSED",
+        "once: POST /once-201-examples": "PASSED",
+    }

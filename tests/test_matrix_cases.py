@@ -384,3 +384,51 @@ def test_admin_routes_and_admin_looking_paths() -> None:
     assert by_id["GET /api/admin/stats-200-success"].identity == "admin"
     assert by_id["GET /api/admin/stats-403-unguarded-admin-route"].expected == (403,)
     assert "GET /api/admin/users-403-unguarded-admin-route" not in by_id
+
+
+def test_answers_are_judged_by_the_declared_response_class() -> None:
+    import httpx
+    from fastapi.responses import HTMLResponse, RedirectResponse
+
+    from pytest_xaio.matrix.responses import check_body
+
+    class Out(BaseModel):
+        id: int
+
+    app = FastAPI()
+
+    @app.get("/json")
+    def as_json() -> Out:
+        return Out(id=1)
+
+    @app.get("/page", response_class=HTMLResponse)
+    def page() -> str:
+        return "<p>hi</p>"
+
+    @app.get("/go", response_class=RedirectResponse)
+    def go() -> str:
+        return "/page"
+
+    routes = {r.path: r for r in read_routes(app)}
+
+    def answer(status: int, content_type: str, body: bytes, **headers: str) -> httpx.Response:
+        return httpx.Response(status, headers={"content-type": content_type, **headers}, content=body)
+
+    def check(path: str, response: httpx.Response) -> Any:
+        return check_body(routes[path].response, routes[path].response_field, response)
+
+    html = answer(200, "text/html; charset=utf-8", b"<p>hi</p>")
+    assert check("/page", html) is None  # not JSON, and never meant to be
+    assert check("/page", answer(200, "text/plain", b"hi")) == (
+        "wrong content type",
+        "the route declares HTMLResponse (text/html), the answer is text/plain",
+    )
+    assert check("/json", answer(200, "application/json", b'{"id": 1}')) is None
+    assert (
+        check("/json", answer(200, "application/json", b'{"id": "x"}'))[0]
+        == "response does not match the response model"
+    )
+    assert check("/json", answer(200, "application/json", b"{oops"))[0] == "response body is not JSON"
+    assert check("/json", html) is None  # the endpoint returned a Response of its own
+    assert check("/go", answer(307, "text/plain", b"", location="/page")) is None
+    assert check("/go", answer(307, "text/plain", b""))[0] == "redirect without a Location header"
