@@ -1,8 +1,8 @@
 """Endpoint-matrix benchmark (run on demand; not part of the test suite).
 
-    /work/venv/bin/python bench/bench_matrix.py            # both parts
-    /work/venv/bin/python bench/bench_matrix.py --part collect
-    /work/venv/bin/python bench/bench_matrix.py --part run
+    .venv/bin/python bench/bench_matrix.py                 # both parts, best of 3 sessions per variant
+    .venv/bin/python bench/bench_matrix.py --part collect
+    .venv/bin/python bench/bench_matrix.py --part run --rounds 1
 
 1. collect: reading the routes of a 200-route FastAPI app and building its cases (the collection-time
    work of ``@pytest.mark.endpoint_matrix``), best and median of several rounds.
@@ -277,9 +277,22 @@ def bench_run(buggy: bool) -> dict[str, Any]:
         return {"buggy": buggy, "session_s": session_s, **tools}
 
 
+def best_of(rounds: int, buggy: bool) -> dict[str, Any]:
+    """The first session's findings, with each tool's best time over ``rounds`` sessions (the
+    machine is shared: the best time is the one least disturbed by other jobs)."""
+    first = bench_run(buggy)
+    for _ in range(rounds - 1):
+        again = bench_run(buggy)
+        first["session_s"] = min(first["session_s"], again["session_s"])
+        for tool in TOOLS:
+            first[tool]["time_s"] = min(first[tool]["time_s"], again[tool]["time_s"])
+    return first
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("collect", "run", "all"), default="all")
+    parser.add_argument("--rounds", type=int, default=3, help="sessions per app variant; times are the best")
     args = parser.parse_args()
     if args.part in ("collect", "all"):
         result = bench_collect()
@@ -288,7 +301,7 @@ def main() -> None:
             f"{result['best_s'] * 1000:.0f} ms best, {result['median_s'] * 1000:.0f} ms median"
         )
     if args.part in ("run", "all"):
-        runs = {buggy: bench_run(buggy) for buggy in (False, True)}
+        runs = {buggy: best_of(args.rounds, buggy) for buggy in (False, True)}
         for buggy, result in runs.items():
             label = f"{len(PLANTED)} planted bugs" if buggy else "correct"
             print(f"run (15-route app, {label}): whole pytest session {result['session_s']:.2f} s")

@@ -52,7 +52,8 @@ class Case:
             case.validate(response)
 
     ``case.method``, ``case.path``, ``case.name`` (``expired-token``...), ``case.kind``
-    (``success``, ``validation``, ``unauthenticated``, ``not_found``), ``case.expected`` and
+    (``success``, ``robustness``, ``validation``, ``unauthenticated``, ``forbidden``, ``not_found``),
+    ``case.expected`` (empty: any status below 500) and
     ``case.body`` (the generated body) and ``case.request`` (the test's fixture request) are there for
     ``pytest_xaio_payload(case)`` and for tests that add their own checks.
     """
@@ -148,7 +149,7 @@ class Case:
                         f"could not generate a valid body for {route.key} ({spec.body_problem}); "
                         "return one from pytest_xaio_payload(case) in conftest.py"
                     )
-            body, query = self._fill_from_fixtures(spec, body, query, fill_body=not self._from_hook)
+        body, query = self._fill_from_fixtures(spec, body, query, fill_body=not self._from_hook)
         headers = dict(spec.headers)
         headers.update(self._identity_headers(spec))
         headers.update(self._auth_headers(spec, credential, query))
@@ -206,17 +207,17 @@ class Case:
         """The anonymous client of the case's app; identities travel in each request's headers."""
         if "anon" in self._clients:
             return self._clients["anon"]
-        spec_app = self.spec.app
         from pytest_xaio.app import load_app, open_client
         from pytest_xaio.client import override_db_dependency
+        from pytest_xaio.config import get_settings
         from pytest_xaio.errors import exit_on_config_error
 
-        default = self._request.getfixturevalue("xaio_app")
-        with exit_on_config_error():
-            app = load_app(self._request.config, spec_app) if spec_app else default
-        if app is default:
+        spec_app = (self.spec.app or "").strip()
+        if not spec_app or spec_app == (get_settings(self._request.config).app.app or "").strip():
             client = self._request.getfixturevalue("xaio_anon_client")
         else:  # endpoint_matrix(app=...): the cases were read from this app, so they go to it
+            with exit_on_config_error():
+                app = load_app(self._request.config, spec_app)
             stack = ExitStack()
             self._request.addfinalizer(stack.close)
             stack.enter_context(override_db_dependency(self._request, app))

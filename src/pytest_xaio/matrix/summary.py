@@ -104,7 +104,9 @@ def _cell(cases: Iterable[Mapping[str, str]]) -> str:
 def _first_line(report: pytest.TestReport) -> str:
     text = str(report.longreprtext or "").strip().splitlines()
     useful = [line.strip() for line in text if line.strip() and not line.startswith("endpoint matrix case")]
-    return useful[0] if useful else report.when
+    # The case's own verdict line ("case x: expected status 404, got 200"), not an exception's tail.
+    verdict = [line for line in useful if "expected status" in line or "(status " in line]
+    return (verdict or useful or [report.when])[0][:300]
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
