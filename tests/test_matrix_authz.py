@@ -166,7 +166,7 @@ def test_the_correct_app_passes_every_case_and_the_report_says_so(pytester: pyte
     result.stdout.fnmatch_lines(
         [
             "*- endpoint matrix -*",
-            "16 routes, 115 cases: 115 passed, 0 failed, 0 skipped",
+            "16 routes, 115 cases (ok 115, failed 0, skipped 0)",
             "route * success * robustness * validation * unauthenticated * forbidden * not_found",
             "GET /api/notes/{note_id} * 1 ok * - * 1 ok * 5 ok * 1 ok * 2 ok",
             f"endpoint matrix report written to {report}",

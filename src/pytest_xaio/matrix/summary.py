@@ -73,9 +73,10 @@ class MatrixReport:
         """The table, then the failed and skipped cases with their reasons."""
         data = self.as_json()
         totals = data["totals"]
+        # Not "N passed": scripts (and pytester) look for pytest's own summary line with that shape.
         out = [
-            f"{len(data['routes'])} routes, {len(self.cases)} cases: {totals['passed']} passed, "
-            f"{totals['failed']} failed, {totals['skipped']} skipped"
+            f"{len(data['routes'])} routes, {len(self.cases)} cases (ok {totals['passed']}, "
+            f"failed {totals['failed']}, skipped {totals['skipped']})"
         ]
         kinds = [k for k in _KIND_ORDER if any(k in r for r in data["routes"].values())]
         rows = [(route, [_cell(cells.get(k, [])) for k in kinds]) for route, cells in data["routes"].items()]
