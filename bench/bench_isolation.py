@@ -9,6 +9,7 @@ default mode is the slope between a 100-test and a 300-test suite, each minus it
     python bench/bench_isolation.py                       # the machine's server at 127.0.0.1:5432
     python bench/bench_isolation.py --url postgresql://postgres@127.0.0.1:5432/postgres --repeat 5
     python bench/bench_isolation.py --write docs/benchmarks.md   # replace the results block there
+    python bench/bench_isolation.py --json out.json              # the figures, for bench/bench_all.py
 
 Run on demand; nothing here is part of the test suite.
 """
@@ -16,6 +17,7 @@ Run on demand; nothing here is part of the test suite.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -92,6 +94,7 @@ def main() -> None:
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write", type=Path, help="markdown file whose results block is replaced")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     opts = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="xaio-bench-"))
@@ -166,6 +169,15 @@ def main() -> None:
         ]
     )
     print("\n" + table)
+    if opts.json:
+        figures = {
+            "wall_s": timings,
+            "baseline": plans[0][0],
+            "pytest_postgresql": plans[4][0],
+            "marginal_ms": {label: value * 1000 for label, value in slopes.items()},
+            "table": table,
+        }
+        opts.json.write_text(json.dumps(figures, indent=2))
     if opts.write:
         text = opts.write.read_text()
         block = f"<!-- bench:isolation -->\n{table}\n<!-- /bench:isolation -->"

@@ -1,0 +1,431 @@
+"""Every speed figure of pytest-xaio in one run (run on demand; nothing here is part of the test suite).
+
+    python bench/bench_all.py                          # print every figure
+    python bench/bench_all.py --write docs/benchmarks.md   # and replace the results block there
+    python bench/bench_all.py --only start,import      # some parts: isolation start import plain xdist matrix
+
+Parts, each a pytest run in a subprocess, as users run it:
+
+- isolation: bench/bench_isolation.py (100-test suites: each isolation mode, pytest-postgresql's
+  ``postgresql`` fixture on the same server, and no database).
+- start: time from launching pytest to the first test's body, for one test that uses ``xaio_db``,
+  minus the same for one plain test (so the figure is what the database costs before the first
+  test, not pytest's own start): the URL provider with a cached template; the embedded server
+  already running; the embedded server cold (stopped, cluster and template cached); and, once, a
+  cluster made from nothing (initdb and template build). The embedded runs use a private cache dir,
+  so other sessions on the machine do not keep its server running.
+- import: importing the plugin and its rooms (what every pytest run pays), and the CPU and wall time
+  a one-plain-test session spends with the plugin against ``-p no:xaio``.
+- plain: what the plugin adds to a test that uses none of its features (2000 such tests, the
+  loop's time measured in-process, with the plugin against ``-p no:xaio``).
+- xdist: wall time at ``-n 0``, ``-n 2`` and ``-n 4`` on a CPU-bound suite that uses the database,
+  and on the example app's suite (both on the URL provider).
+- matrix: bench/bench_matrix.py (the endpoint matrix against Schemathesis on the same app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+from bench_isolation import SCHEMA  # noqa: E402
+
+PARTS = ("isolation", "start", "import", "plain", "xdist", "matrix")
+PLAIN_TESTS = 2000
+FIRST_TEST = """
+import os
+import time
+
+import bench_clock
+
+
+def test_first({fixture}):
+    with open(os.environ["BENCH_T_FILE"], "w") as out:
+        out.write(repr(time.perf_counter() - bench_clock.T0))
+"""
+#: Loaded with ``-p bench_clock`` while pytest parses its arguments, before any plugin's configure
+#: hook: the clock starts after Python and pytest are imported, which are not the plugin's cost.
+CLOCK = "import time\n\nT0 = time.perf_counter()\n"
+LOOP_CONFTEST = """
+import os
+import time
+
+_marks = {}
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _marks.setdefault("first", time.perf_counter())
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _marks["last"] = time.perf_counter()
+
+
+def pytest_unconfigure(config):
+    if "first" in _marks and os.environ.get("BENCH_T_FILE"):
+        with open(os.environ["BENCH_T_FILE"], "w") as out:
+            out.write(repr(_marks["last"] - _marks["first"]))
+"""
+CPU_TEST = """
+import pytest
+
+
+@pytest.mark.parametrize("i", range(48))
+def test_cpu(xaio_db, i):
+    total = sum(k * k % 7 for k in range(250_000))  # about 30-60 ms of pure Python
+    xaio_db.execute("INSERT INTO projects (name) VALUES (%s)", (str(total),))
+    assert xaio_db.execute("SELECT count(*) FROM projects").fetchone() == (1,)
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XAIO_", "PG", "PYTEST_"))}
+    env.update(extra)
+    return env
+
+
+def _pytest(cwd: Path, args: list[str], env: dict[str, str], expect: str = "passed") -> tuple[float, float]:
+    """Run pytest; return (wall seconds, CPU seconds of the child and its children)."""
+    before = os.times()
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    after = os.times()
+    if proc.returncode != 0 or expect not in proc.stdout:
+        raise SystemExit(f"pytest {' '.join(args)} failed in {cwd}:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def _first_test_delay(cwd: Path, test: str, env: dict[str, str], args: list[str] | None = None) -> float:
+    """Seconds from pytest's argument parsing to the body of its first test."""
+    stamp = cwd / "t_first"
+    run_env = {**env, "BENCH_T_FILE": str(stamp), "PYTHONPATH": str(cwd)}
+    _pytest(cwd, ["-p", "bench_clock", test, *(args or [])], run_env)
+    return float(stamp.read_text())
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _spread(runs: list[float]) -> dict[str, Any]:
+    """Best and median of some runs. On a shared machine the best run is the one least disturbed
+    by other work, so it is the closer estimate of the cost itself; the median shows the noise."""
+    return {"best": min(runs), "median": statistics.median(runs), "runs": runs}
+
+
+# --- parts ------------------------------------------------------------------------------------------
+def part_isolation(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    out = work / "isolation.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "bench_isolation.py"),
+            "--url",
+            opts.url,
+            "--repeat",
+            str(opts.repeat),
+            "--json",
+            str(out),
+        ],
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(out.read_text())
+    return figures
+
+
+def _start_project(work: Path) -> Path:
+    project = work / "start"
+    (project / "migrations").mkdir(parents=True)
+    (project / "migrations" / "V001__schema.sql").write_text(SCHEMA)
+    (project / "pytest.ini").write_text("[pytest]\nxaio_migrations = migrations\n")
+    (project / "test_db.py").write_text(FIRST_TEST.format(fixture="xaio_db"))
+    (project / "test_plain.py").write_text(FIRST_TEST.format(fixture=""))
+    (project / "bench_clock.py").write_text(CLOCK)
+    (project / "test_hold.py").write_text(
+        "import os, time\n\n\ndef test_hold(xaio_db):\n"
+        "    open(os.environ['BENCH_READY'], 'w').close()\n"
+        "    while os.path.exists(os.environ['BENCH_HOLD']):\n        time.sleep(0.05)\n"
+    )
+    return project
+
+
+def part_start(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    project = _start_project(work)
+    url_args = ["--xaio-postgres-url", opts.url]
+    cache = work / "cache"
+    embedded = _env(XAIO_CACHE_DIR=str(cache))
+    n = opts.repeat + 2
+    plain = [_first_test_delay(project, "test_plain.py", _env()) for _ in range(n)]
+    floor = min(plain)
+
+    def delays(env: dict[str, str], args: list[str] | None = None, runs: int = n) -> dict[str, Any]:
+        return _spread([_first_test_delay(project, "test_db.py", env, args) - floor for _ in range(runs)])
+
+    found: dict[str, Any] = {"plain": _spread(plain)}
+    # A cluster made from nothing: initdb, start, template build (paid once per machine and migration set).
+    found["embedded_nothing_cached"] = delays(embedded, runs=1)
+    delays(_env(), url_args, runs=1)  # the URL server's template, built once
+    found["url_cached"] = delays(_env(), url_args)
+    found["embedded_cold"] = delays(embedded)
+    # Another session holds the embedded server, so the measured sessions find it running.
+    hold, ready = work / "hold", work / "ready"
+    hold.touch()
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_hold.py"],
+        cwd=project,
+        env={**embedded, "BENCH_HOLD": str(hold), "BENCH_READY": str(ready)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if holder.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the session holding the embedded server did not start")
+            time.sleep(0.05)
+        found["embedded_running"] = delays(embedded)
+    finally:
+        hold.unlink()
+        holder.wait(timeout=60)
+    # The private cluster is ours alone: the plugin's own command stops it and deletes it.
+    subprocess.run(
+        [sys.executable, "-m", "pytest_xaio.cli", "cache", "clear", str(project)],
+        env=embedded,
+        check=False,
+        capture_output=True,
+    )
+    return found
+
+
+def part_import(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    code = (
+        "import importlib, time, pytest\n"
+        "start = time.perf_counter()\n"
+        "import pytest_xaio.plugin as plugin\n"
+        "for name in plugin.pytest_plugins:\n    importlib.import_module(name)\n"
+        "print(time.perf_counter() - start)\n"
+    )
+    imports = []
+    for _ in range(opts.repeat + 4):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
+        imports.append(float(out.stdout))
+    project = work / "import"
+    project.mkdir()
+    (project / "test_one.py").write_text("def test_one():\n    pass\n")
+    (project / "pytest.ini").write_text("[pytest]\n")
+    with_plugin = [_pytest(project, [], _env()) for _ in range(opts.repeat + 2)]
+    without = [_pytest(project, ["-p", "no:xaio"], _env()) for _ in range(opts.repeat + 2)]
+    return {
+        "import": _spread(imports),
+        "start_wall_added_s": _median([w for w, _ in with_plugin]) - _median([w for w, _ in without]),
+        "start_cpu_added_s": _median([c for _, c in with_plugin]) - _median([c for _, c in without]),
+    }
+
+
+def part_plain(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    project = work / "plain"
+    project.mkdir()
+    (project / "conftest.py").write_text(LOOP_CONFTEST)
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_plain.py").write_text(
+        f"import pytest\n\n\n@pytest.mark.parametrize('i', range({PLAIN_TESTS}))\ndef test_plain(i):\n    pass\n"
+    )
+    stamp = project / "t_loop"
+    env = _env(BENCH_T_FILE=str(stamp))
+
+    def loop(args: list[str]) -> float:
+        _pytest(project, args, env, expect=f"{PLAIN_TESTS} passed")
+        return float(stamp.read_text())
+
+    pairs = [(loop([]), loop(["-p", "no:xaio"])) for _ in range(opts.repeat + 2)]
+    per_test = [(w - n) / PLAIN_TESTS for w, n in pairs]
+    return {
+        "per_test_ms": _median(per_test) * 1000,
+        "with_ms": _median([w for w, _ in pairs]) / PLAIN_TESTS * 1000,
+        "without_ms": _median([n for _, n in pairs]) / PLAIN_TESTS * 1000,
+    }
+
+
+def part_xdist(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    project = work / "xdist"
+    (project / "migrations").mkdir(parents=True)
+    (project / "migrations" / "V001__schema.sql").write_text(SCHEMA)
+    (project / "pytest.ini").write_text("[pytest]\nxaio_migrations = migrations\n")
+    (project / "test_cpu.py").write_text(CPU_TEST)
+    url = ["--xaio-postgres-url", opts.url]
+    suites = {
+        "CPU-bound suite (48 tests, ~50 ms CPU each)": (project, ["test_cpu.py", *url]),
+        "example app (examples/saas_app)": (ROOT / "examples" / "saas_app", [*url, "-p", "no:randomly"]),
+    }
+    found: dict[str, Any] = {}
+    for label, (cwd, args) in suites.items():
+        _pytest(cwd, args, _env())  # warm-up: templates built, files cached
+        walls = {
+            n: _median([_pytest(cwd, [*args, "-n", str(n)], _env())[0] for _ in range(opts.repeat)]) for n in (0, 2, 4)
+        }
+        found[label] = {"wall_s": walls, "speedup": {n: walls[0] / walls[n] for n in (2, 4)}}
+    return found
+
+
+def part_matrix(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_matrix.py")], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_matrix.py failed:\n{proc.stdout}\n{proc.stderr}")
+    return {"text": proc.stdout.strip()}
+
+
+# --- report ------------------------------------------------------------------------------------------
+def _load() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def report(found: dict[str, Any], opts: argparse.Namespace, loads: tuple[str, str]) -> str:
+    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node() or 'this machine'} "
+        f"({os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}), "
+        f"median of {opts.repeat}+ runs, server {opts.url.split('@')[-1]}; load average (1, 5, 15 min) "
+        f"{loads[0]} at the start, {loads[1]} at the end (other sessions were running tests).",
+        "",
+    ]
+    if "isolation" in found:
+        iso = found["isolation"]
+        walls = iso["wall_s"]
+        base = walls[iso["baseline"]]
+        ppg = walls[iso["pytest_postgresql"]] - base
+        default = walls["pytest-xaio transaction (default), URL"] - base
+        lines += [
+            "### Isolation (bench_isolation.py)",
+            "",
+            iso["table"],
+            "",
+            f"Default isolation, URL provider, 100 tests, session start included: {default / 100 * 1000:.2f} ms "
+            f"per test (target ≤ 3 ms), {ppg / default:.0f}× lower than pytest-postgresql (target ≥ 30×).",
+            "",
+        ]
+    if "start" in found:
+        st = found["start"]
+        rows = [
+            ("URL provider, template cached", "url_cached", "≤ 150 ms"),
+            ("embedded, server already running", "embedded_running", "≤ 400 ms"),
+            ("embedded, cold (server stopped, cluster and template cached)", "embedded_cold", "≤ 1.5 s"),
+            ("embedded, nothing cached (initdb, template build; once)", "embedded_nothing_cached", "—"),
+        ]
+        lines += [
+            "### Session start: argument parsing to the first test's body, minus a plain test's",
+            "",
+            "| case | best | median | target | runs |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {label} | {ms(st[key]['best'])} | {ms(st[key]['median'])} | {target} | "
+                f"{', '.join(ms(r) for r in st[key]['runs'])} |"
+                for label, key, target in rows
+            ),
+            "",
+            f"The floor subtracted (a plain test's own time from argument parsing to its body, plugin "
+            f"loaded): best {ms(st['plain']['best'])}, median {ms(st['plain']['median'])}.",
+            "",
+        ]
+    if "import" in found:
+        im = found["import"]
+        lines += [
+            "### Plugin import and start",
+            "",
+            f"Importing the plugin and its rooms: best {im['import']['best'] * 1000:.1f} ms, median "
+            f"{im['import']['median'] * 1000:.1f} ms (target ≤ 50 ms). A session of one plain test with the "
+            f"plugin against `-p no:xaio`: {im['start_wall_added_s'] * 1000:+.0f} ms wall, "
+            f"{im['start_cpu_added_s'] * 1000:+.0f} ms CPU (medians).",
+            "",
+        ]
+    if "plain" in found:
+        pl = found["plain"]
+        lines += [
+            "### Plain tests",
+            "",
+            f"A test that uses no feature: {pl['with_ms']:.3f} ms per test with the plugin, "
+            f"{pl['without_ms']:.3f} ms with `-p no:xaio`: the plugin adds {pl['per_test_ms']:.3f} ms per test "
+            f"(target ≤ 0.05 ms; {PLAIN_TESTS} tests, the test loop timed in-process, median of paired runs).",
+            "",
+        ]
+    if "xdist" in found:
+        lines += [
+            "### pytest-xdist",
+            "",
+            "| suite | serial | -n 2 | -n 4 | speed-up -n 2 | speed-up -n 4 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, x in found["xdist"].items():
+            w, s = x["wall_s"], x["speedup"]
+            lines.append(f"| {label} | {w[0]:.2f} s | {w[2]:.2f} s | {w[4]:.2f} s | {s[2]:.2f}× | {s[4]:.2f}× |")
+        lines.append("")
+    if "matrix" in found:
+        lines += [
+            "### Endpoint matrix against Schemathesis (bench_matrix.py)",
+            "",
+            "```text",
+            found["matrix"]["text"],
+            "```",
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of: {' '.join(PARTS)}")
+    parser.add_argument("--write", type=Path, help="markdown file whose bench:all block is replaced")
+    opts = parser.parse_args()
+    parts = [p.strip() for p in opts.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown parts {unknown}; pick from {', '.join(PARTS)}")
+    work = Path(tempfile.mkdtemp(prefix="xaio-bench-all-"))
+    load_start = _load()
+    found: dict[str, Any] = {}
+    try:
+        for part in parts:
+            print(f"--- {part}", flush=True)
+            found[part] = globals()[f"part_{part}"](opts, work)
+            print(json.dumps(found[part], indent=2, default=str)[:4000], flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = report(found, opts, (load_start, _load()))
+    print("\n" + text)
+    if opts.write:
+        old = opts.write.read_text()
+        block = f"<!-- bench:all -->\n{text}<!-- /bench:all -->"
+        new = re.sub(r"<!-- bench:all -->.*?<!-- /bench:all -->", lambda _: block, old, flags=re.S)
+        opts.write.write_text(new if new != old else old + "\n" + block + "\n")
+        print(f"wrote {opts.write}")
+
+
+if __name__ == "__main__":
+    main()
