@@ -40,3 +40,6 @@ def _clean_xaio_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("XAIO_") and name not in ("XAIO_TEST_SERVICE_URL", "XAIO_CACHE_DIR"):
             monkeypatch.delenv(name)
+    # Inner sessions run in throwaway folders: a worker database kept for a next run that never comes
+    # would only pile up on the shared servers. tests/test_postgres_reuse.py turns it on explicitly.
+    monkeypatch.setenv("XAIO_REUSE_DB", "false")

@@ -95,6 +95,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("keep_tables", "postgres", "Tables the truncate isolation never empties (seed data).", "lines", ()),
     Option(
+        "reuse_db",
+        "postgres",
+        "In transaction isolation, keep the worker database for the next run when it is verified "
+        "unchanged (locked while in use; recreated when the migrations change or a write was committed).",
+        "bool",
+        True,
+    ),
+    Option(
         "db_dependency",
         "postgres",
         "The app's DB session dependency (module:get_db), overridden to join the test's database.",
@@ -208,6 +216,7 @@ class PostgresSettings:
     schema_sql: str | None = None
     isolation: str = "transaction"
     keep_tables: tuple[str, ...] = ()
+    reuse_db: bool = True
     db_dependency: str | None = None
     env: tuple[str, ...] = ()
     project: str | None = None

@@ -83,8 +83,29 @@ class PostgresSession:
     def worker_database(self) -> OwnedDatabase:
         """This worker's database, cloned from the template once per session."""
         if self._worker_db is None:
-            self._worker_db = self.owner().create(template=self.template().name, kind="worker")
+            template = self.template()
+            if self.settings.postgres.reuse_db and self.settings.postgres.isolation == "transaction":
+                self._worker_db = self._kept_worker_database(template)
+            if self._worker_db is None:
+                self._worker_db = self.owner().create(template=template.name, kind="worker")
         return self._worker_db
+
+    def _kept_worker_database(self, template: Template) -> OwnedDatabase | None:
+        """The worker database kept from an earlier run (see ``postgres/reuse.py``), or None when
+        every slot is taken: then a throwaway one is cloned as in the other isolation modes."""
+        import os
+
+        from pytest_xaio.postgres import reuse
+
+        config = self._runtime.config
+        root = str(config.rootpath) if config is not None else os.getcwd()
+        kept = reuse.acquire(self.owner(), template.name, template.digest, root)
+        if kept is None:
+            return None
+        self._runtime.exit_stack.callback(kept.release)
+        how = "reused" if kept.reused else "cloned"
+        self._runtime.add_summary(f"xaio: worker database {kept.db.name} {how}, kept for the next run")
+        return kept.db
 
     def workers(self, migrations: str | None = None, schema_sql: str | None = None) -> WorkerDatabases:
         """The worker's databases for a template, made on first use.
