@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 __all__ = ["MockCall", "MockSession", "RealDatabaseBlocked", "block_real_databases", "resolve_dependency"]
 
@@ -60,6 +59,8 @@ class MockSession:
     def _result(self, method: str) -> Any:
         if method in self._returns:
             return self._returns[method]
+        from unittest import mock  # imported on use: unittest.mock pulls in asyncio
+
         result = mock.MagicMock(name=f"xaio_db_mock.{method}()")
         result.scalars.return_value.all.return_value = []
         result.scalars.return_value.first.return_value = None
@@ -184,6 +185,8 @@ def block_real_databases() -> Iterator[None]:
                 from sqlalchemy.ext.asyncio import AsyncEngine
 
                 targets.append((AsyncEngine, "connect", "SQLAlchemy AsyncEngine.connect"))
+        from unittest import mock
+
         for owner, attr, label in targets:
             stack.enter_context(mock.patch.object(owner, attr, _blocked(label)))
         yield

@@ -6,8 +6,6 @@ Standard library only: this module is imported even when the fakes are off.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json as jsonlib
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -231,6 +229,9 @@ class AsgiFake:
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         """Sync callers: run the app on a loop of its own (in a thread when this one runs a loop)."""
+        import asyncio  # here, not at the top: the plugin's start-up should not pay for asyncio
+        import concurrent.futures
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
