@@ -73,6 +73,7 @@ class Project:
         """Every database of this test's project was made by its sessions (the name is unique)."""
         with psycopg.connect(self.url, autocommit=True) as conn:
             for name in self.databases():
+                conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
