@@ -20,7 +20,8 @@ import yaml
 from projects import copy_project, xaio
 
 SPLIT = (
-    "--splits 4 --group ${{ matrix.shard }} --store-durations --clean-durations --durations-path test-durations.json"
+    "--splits 4 --group ${{ matrix.shard }} --splitting-algorithm least_duration "
+    "--store-durations --clean-durations --durations-path test-durations.json"
 )
 
 
@@ -100,7 +101,8 @@ def test_gitlab_sharded_pipeline(tmp_path: Path) -> None:
     assert job["services"] == [{"name": "postgres:17", "alias": "postgres"}, {"name": "redis:7", "alias": "redis"}]
     assert job["cache"][1] == {"key": "test-durations", "paths": ["test-durations.json"], "policy": "pull"}
     assert job["script"][-1].endswith(
-        "--splits 3 --group $SHARD --store-durations --clean-durations --durations-path test-durations.json"
+        "--splits 3 --group $SHARD --splitting-algorithm least_duration "
+        "--store-durations --clean-durations --durations-path test-durations.json"
     )
     assert job["after_script"] == [
         'mkdir -p durations && cp test-durations.json "durations/$PYTHON_VERSION-$SHARD.json" || true'
@@ -180,8 +182,8 @@ def test_split_runs_every_test_exactly_once(
         shard_file.parent.mkdir(parents=True)
         shutil.copy(pytester.path / "base.json", shard_file)
         result = pytester.runpytest_subprocess(
-            *url, "-v", "--splits", "4", "--group", str(group), "--store-durations", "--clean-durations",
-            "--durations-path", str(shard_file),
+            *url, "-v", "--splits", "4", "--group", str(group), "--splitting-algorithm", "least_duration",
+            "--store-durations", "--clean-durations", "--durations-path", str(shard_file),
         )  # fmt: skip
         assert result.ret == 0, result.stdout.str()[-2000:]
         assert f"[pytest-split] Running group {group}/4" in result.stdout.str()

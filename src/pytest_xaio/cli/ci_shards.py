@@ -1,9 +1,9 @@
 """The pieces ``xaio ci github|gitlab --shards N`` adds to a workflow: one job per shard.
 
-pytest-split picks each shard's tests from the durations of the last run (``--splits N --group k``),
-so the shards take about as long as each other. Every shard records the durations of the tests it
-ran (``--store-durations --clean-durations``: only those, so a deleted test drops out), hands them
-on as an artifact, and a last job merges them into one file and stores it in the CI cache for the
+pytest-split picks each shard's tests from the durations of the last run (``--splits N --group k``,
+slowest first: ``least_duration``), so the shards take about as long as each other. Every shard
+records the durations of the tests it ran (``--store-durations --clean-durations``: only those, so
+a deleted test drops out), hands them on as an artifact, and a last job merges them into one file and stores it in the CI cache for the
 next run. A shard is a job of its own, so it gets its own Postgres and Redis services.
 
 With one shard (the default) every piece is empty and the workflow is the unsharded one.
@@ -25,7 +25,12 @@ _MERGE = (
 
 
 def _split_args(shards: int, group: str) -> str:
-    return f" --splits {shards} --group {group} --store-durations --clean-durations --durations-path {DURATIONS}"
+    # least_duration hands out the slowest tests first, so no shard is left empty; the default
+    # (duration_based_chunks) can give a late group nothing when a few tests dominate the durations.
+    return (
+        f" --splits {shards} --group {group} --splitting-algorithm least_duration"
+        f" --store-durations --clean-durations --durations-path {DURATIONS}"
+    )
 
 
 def github_pieces(shards: int) -> dict[str, str]:
