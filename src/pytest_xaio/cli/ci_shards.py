@@ -4,7 +4,8 @@ pytest-split picks each shard's tests from the durations of the last run (``--sp
 slowest first: ``least_duration``), so the shards take about as long as each other. Every shard
 records the durations of the tests it ran (``--store-durations --clean-durations``: only those, so
 a deleted test drops out), hands them on as an artifact, and a last job merges them into one file
-and stores it in the CI cache for the next run. A shard is a job of its own, so it gets its own Postgres and Redis services.
+and stores it in the CI cache for the next run. A shard is a job of its own, so it gets its own
+Postgres and Redis services.
 
 With one shard (the default) every piece is empty and the workflow is the unsharded one.
 """
