@@ -213,6 +213,8 @@ def test_examples_draw_requests_with_hypothesis_and_print_the_shrunk_one(pyteste
         ("xaio_admin_attrs =\n", "", "*xaio_admin_dependencies is set but xaio_admin_attrs is empty*"),
         ("xaio_admin_attrs = superuser\n", "", "*xaio_admin_attrs line 'superuser' is not name = value*"),
         ("", ', statuses=[], expect2={"x": 1}', "*bad @pytest.mark.endpoint_matrix*expect2*"),
+        ("", ", examples=-1", "*examples must be a whole number of requests*"),
+        ("", ' | {"GET /x": {"missing-resorce": 200}}', "*'missing-resorce' is not a case or kind*"),
     ],
 )
 def test_bad_matrix_configuration_is_a_usage_error(
@@ -272,3 +274,23 @@ def test_once(case):
         "once: POST /once-201-edge-values": "PASSED",
         "once: POST /once-201-examples": "PASSED",
     }
+
+
+def test_the_examples_ini_default_adds_an_examples_case_to_every_route_with_input(pytester: pytest.Pytester) -> None:
+    make_project(pytester, "correct")
+    pytester.makepyfile(
+        test_endpoints="""
+import pytest
+
+@pytest.mark.endpoint_matrix(include=["PATCH /api/me", "GET /api/me"], statuses=[200])
+def test_endpoints(case):
+    case.validate(case.call())
+"""
+    )
+    result = pytester.runpytest("--collect-only", "-q", "-o", "xaio_matrix_examples=3")
+    assert [line.split("[", 1)[1][:-1] for line in result.outlines if "::test_endpoints[" in line] == [
+        "GET /api/me-200-success",
+        "PATCH /api/me-200-success",
+        "PATCH /api/me-200-edge-values",
+        "PATCH /api/me-200-examples",
+    ]
