@@ -16,8 +16,11 @@ target_metadata = Base.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=get_settings().sqlalchemy_database_uri.render_as_string(hide_password=False),
-                      target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=get_settings().sqlalchemy_database_uri.render_as_string(hide_password=False),
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
