@@ -207,3 +207,18 @@ def test_psycopg_placeholders_become_asyncpg_ones(query: str, params: object, ex
 def test_placeholder_mismatches_are_type_errors(query: str, params: object, message: str) -> None:
     with pytest.raises(TypeError, match=message):
         to_numeric_dollar(query, params)  # type: ignore[arg-type]
+
+
+def test_the_async_session_dependency_is_found_without_the_setting(project: pytest.Pytester) -> None:
+    project.makeini(INI.replace("xaio_db_dependency = aio_app:get_session\n", ""))
+    project.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_commit(xaio_client, xaio_db, n):
+            assert xaio_client.post("/items", json={"name": "same-name"}).status_code == 201
+            assert xaio_db.execute("SELECT count(*) FROM items").fetchone() == (1,)
+    """)
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*async session dependency aio_app:get_session (found in the app's routes*"])

@@ -48,11 +48,22 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
     test's database (``xaio_database.session_dependency()``). Does nothing when the setting is unset."""
     spec = get_settings(request.config).postgres.db_dependency
     # A mock-DB test gets the recording session instead; a real database would only be wasted.
-    if not spec or request.node.get_closest_marker("xaio_mock_db") or "xaio_db_mock" in request.fixturenames:
+    if request.node.get_closest_marker("xaio_mock_db") or "xaio_db_mock" in request.fixturenames:
+        yield None
+        return
+    dependency: Any = None
+    if not spec and get_settings(request.config).postgres.postgres != "none":
+        # An async app's session dependency is found in its routes (postgres/aio.py) when not named.
+        from pytest_xaio.postgres.aio import detected_dependency
+
+        with exit_on_config_error():
+            dependency = detected_dependency(request.config)
+    if not spec and dependency is None:
         yield None
         return
     with exit_on_config_error():
-        dependency = resolve_object(spec, setting="xaio_db_dependency", rootdir=str(request.config.rootpath))
+        if dependency is None:
+            dependency = resolve_object(str(spec), setting="xaio_db_dependency", rootdir=str(request.config.rootpath))
         overrides = getattr(app, "dependency_overrides", None)
         if not isinstance(overrides, dict):
             config_error(

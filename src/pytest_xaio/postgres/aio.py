@@ -28,7 +28,15 @@ if TYPE_CHECKING:
     from pytest_xaio.loop import AppLoop
     from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
 
-__all__ = ["AsyncSessionSpec", "AsyncWorkerConnection", "async_spec", "detect_async_session", "session_dependency"]
+__all__ = [
+    "AsyncSessionSpec",
+    "AsyncWorkerConnection",
+    "async_spec",
+    "detect_async_session",
+    "detected_dependency",
+    "find_async_session_dependency",
+    "session_dependency",
+]
 
 
 class _AioSession:
@@ -150,7 +158,7 @@ def async_spec(request: pytest.FixtureRequest) -> AsyncSessionSpec | None:
         return aio.spec
     name = aio.runtime.settings.postgres.db_dependency
     if not name:
-        return None
+        return _detected_spec(request.config, aio)
     module = name.strip().partition(":")[0]
     if module not in sys.modules and "xaio_app" not in request.fixturenames:
         return None
@@ -169,6 +177,73 @@ def async_spec(request: pytest.FixtureRequest) -> AsyncSessionSpec | None:
             "one rolled-back transaction per test"
         )
     return spec
+
+
+def detected_dependency(config: pytest.Config) -> Any:
+    """With ``xaio_db_dependency`` unset: the app's async session dependency found in its routes."""
+    aio = _aio_session(config)
+    spec = aio.spec if aio.checked else _detected_spec(config, aio)
+    return None if spec is None else spec.dependency
+
+
+def _detected_spec(config: pytest.Config, aio: _AioSession) -> AsyncSessionSpec | None:
+    """Look for the session dependency in the loaded app's routes (never imports the app itself)."""
+    from pytest_xaio.app import loaded_apps
+
+    apps = loaded_apps(config)
+    if not apps:
+        return None
+    found = find_async_session_dependency(apps[0])
+    aio.checked = True
+    if found is None:
+        return None
+    aio.spec = detect_async_session(found)
+    if aio.spec is not None:
+        where = f"{getattr(found, '__module__', '?')}:{getattr(found, '__qualname__', '?')}"
+        aio.runtime.add_summary(
+            f"xaio: async session dependency {where} (found in the app's routes; set xaio_db_dependency to pick "
+            f"another): {aio.spec.session_class.__name__} on {aio.spec.drivername}, one rolled-back transaction "
+            "per test"
+        )
+    return aio.spec
+
+
+def find_async_session_dependency(app: Any) -> Any:
+    """The async generator dependency of the app's routes that yields an ``AsyncSession`` (the one
+    most routes use), or None. A dependency counts when its return annotation names an AsyncSession
+    or it reaches an ``async_sessionmaker``."""
+    if "sqlalchemy.ext.asyncio" not in sys.modules:  # the app would have imported it
+        return None
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    counts: dict[Any, int] = {}
+    checked: dict[Any, bool] = {}
+
+    def is_session_dependency(call: Any) -> bool:
+        if call not in checked:
+            func = inspect.unwrap(call)
+            ok = inspect.isasyncgenfunction(func)
+            if ok:
+                annotation = str(getattr(func, "__annotations__", {}).get("return", ""))
+                ok = "AsyncSession" in annotation or any(isinstance(v, async_sessionmaker) for v in _reachable(func))
+            checked[call] = ok
+        return checked[call]
+
+    def walk(dependant: Any, depth: int) -> None:
+        for sub in getattr(dependant, "dependencies", ()) or ():
+            call = getattr(sub, "call", None)
+            if call is not None and is_session_dependency(call):
+                counts[call] = counts.get(call, 0) + 1
+            elif depth < 8:
+                walk(sub, depth + 1)
+
+    for route in getattr(app, "routes", ()) or ():
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None:
+            walk(dependant, 0)
+    if not counts:
+        return None
+    return max(counts, key=lambda call: counts[call])
 
 
 class AsyncWorkerConnection:
