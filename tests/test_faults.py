@@ -231,3 +231,33 @@ def test_concurrent_same_name_projects_keep_their_templates(tmp_path: Path) -> N
             assert proc.returncode == 0, out[-3000:]
     # The second round found both templates cached: neither run dropped the other's.
     assert all("template cached" in out for out in outs), outs
+
+
+def test_postmaster_dying_mid_run_is_said_once_and_the_rest_stop(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    path = tmp_path / "dies"
+    path.mkdir()
+    (path / "tox.ini").write_text("[pytest]\n")
+    (path / "test_dies.py").write_text(
+        textwrap.dedent(
+            f"""
+            import os, signal, pathlib, time
+            import pytest
+
+            def test_1_kills_its_server(xaio_db):
+                data = next(pathlib.Path({str(cache)!r}).glob("embedded-pg*/data"))
+                os.kill(int((data / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+                time.sleep(1)
+
+            @pytest.mark.parametrize("n", range(11))
+            def test_2_after(xaio_db, n):
+                xaio_db.execute("SELECT 1")
+            """
+        )
+    )
+    result = _run(path, "--xaio-postgres=embedded", f"--xaio-cache-dir={cache}")
+    out = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, out[-3000:]
+    assert out.count("stopped answering mid-run") == 1, out[-3000:]
+    # The test that was running when the server died may fail on its own; none of the rest runs.
+    assert "test_2_after" not in out, out[-3000:]

@@ -37,7 +37,7 @@ def exit_on_config_error() -> Iterator[None]:
 
 
 class ConfigErrorRelay:
-    """Makes a configuration error under xdist end the run once, with exit code 4.
+    """Makes a configuration error (or a lost server) under xdist end the run once, with its exit code.
 
     A worker that ends its session with :func:`exit_on_config_error` would otherwise look crashed
     to the controller (which restarts it, replays the error, and loops). Here the worker turns the
@@ -49,6 +49,7 @@ class ConfigErrorRelay:
         self.config = config
         self.session: pytest.Session | None = None
         self.error: str | None = None
+        self.exitstatus = int(pytest.ExitCode.USAGE_ERROR)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
@@ -57,17 +58,18 @@ class ConfigErrorRelay:
         exc = excinfo.value
         if self.session is None or not isinstance(exc, pytest.exit.Exception):
             return
-        if exc.returncode == pytest.ExitCode.USAGE_ERROR and hasattr(self.config, "workerinput"):
+        if str(exc.msg).startswith("pytest-xaio:") and hasattr(self.config, "workerinput"):
             self.session.shouldstop = exc.msg
 
     @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not installed
     def pytest_testnodedown(self, node: object, error: object) -> None:
         output = getattr(node, "workeroutput", None) or {}
         stop = output.get("shouldstop")
-        if output.get("exitstatus") == pytest.ExitCode.USAGE_ERROR and isinstance(stop, str):
-            self.error = self.error or stop
+        if isinstance(stop, str) and stop.startswith("pytest-xaio:") and self.error is None:
+            self.error = stop
+            self.exitstatus = int(output.get("exitstatus") or pytest.ExitCode.USAGE_ERROR)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.error is not None and not hasattr(self.config, "workerinput"):
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            session.exitstatus = self.exitstatus

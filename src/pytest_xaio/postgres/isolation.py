@@ -182,9 +182,34 @@ class WorkerDatabases:
         else:
             yield from self._cloned()
 
+    @contextmanager
+    def _setup(self) -> Iterator[None]:
+        """A test's database setup that fails because the server is gone ends the run with one
+        message, instead of one psycopg traceback per remaining test."""
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            try:
+                with psycopg.connect(**self.owner.server.connect_kwargs(), connect_timeout=5):  # type: ignore[arg-type]
+                    pass
+            except psycopg.Error:
+                server = self.owner.server
+                where = server.host if server.host.startswith("/") else f"{server.host}:{server.port}"
+                import pytest
+
+                pytest.exit(
+                    f"pytest-xaio: the PostgreSQL server at {where} stopped answering mid-run "
+                    f"({str(exc).strip().splitlines()[0]}); the remaining tests were not run\n"
+                    "  fix: check why the server died (its log; for the embedded server, server.log in the "
+                    "cache dir: `xaio cache`), then run again",
+                    returncode=pytest.ExitCode.TESTS_FAILED,
+                )
+            raise
+
     def _in_transaction(self) -> Iterator[TestDatabase]:
-        conn = self._transaction_conn()
-        conn.execute("SAVEPOINT xaio_test")
+        with self._setup():
+            conn = self._transaction_conn()
+            conn.execute("SAVEPOINT xaio_test")
         conn._xaio_in_test = True
         db = TestDatabase(self, "transaction", self.worker_db, conn)
         try:
@@ -198,8 +223,9 @@ class WorkerDatabases:
                     conn.rollback()
 
     def _truncating(self) -> Iterator[TestDatabase]:
-        conn = self._autocommit_conn()
-        self._user_tables(conn)  # tell seed data from test data before any test has written
+        with self._setup():
+            conn = self._autocommit_conn()
+            self._user_tables(conn)  # tell seed data from test data before any test has written
         db = TestDatabase(self, "truncate", self.worker_db, conn)
         try:
             yield db
@@ -208,8 +234,9 @@ class WorkerDatabases:
             self.truncate_written()
 
     def _cloned(self) -> Iterator[TestDatabase]:
-        clone = self.owner.create(template=self.template, kind="clone")
-        conn = psycopg.connect(clone.url, autocommit=True)
+        with self._setup():
+            clone = self.owner.create(template=self.template, kind="clone")
+            conn = psycopg.connect(clone.url, autocommit=True)
         db = TestDatabase(self, "clone", clone, conn)
         try:
             yield db
