@@ -237,7 +237,8 @@ def test_leaves_other_databases_alone_and_cleans_up_its_own(
     # Only this project's cached template may remain; its worker and clone databases are gone
     # (other sessions on this shared server create and drop their own meanwhile).
     new = {name for name in after - before if name.startswith(prefix)}
-    assert new and all("_tpl_" in name for name in new), new
+    assert new, "this project's template should be cached"
+    assert all("_tpl_" in name for name in new), new
 
 
 def test_database_fixture_factory_gives_a_second_schema(project: pytest.Pytester) -> None:

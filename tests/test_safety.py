@@ -181,3 +181,29 @@ def test_is_postmaster_of_refuses_a_decoy(tmp_path: Path) -> None:
     finally:
         decoy.kill()
         decoy.wait()
+
+
+@pytest.mark.parametrize(
+    ("host", "local"),
+    [
+        ("LOCALHOST", True),
+        (socket.gethostname(), True),
+        ("/var/run/postgresql", True),
+        ("127.0.0.2", True),
+        ("[::1]", True),
+        (ELSEWHERE, False),
+        ("db.example.com", False),
+        ("", False),
+    ],
+)
+def test_one_local_host_rule(host: str, local: bool) -> None:
+    from pytest_xaio.hosts import is_local_host
+
+    assert is_local_host(host) is local
+
+
+def test_plugin_connections_pin_the_address_against_pghostaddr() -> None:
+    from pytest_xaio.postgres import PostgresServer
+
+    kwargs = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "embedded").connect_kwargs()
+    assert kwargs["hostaddr"] == "127.0.0.1"  # an explicit hostaddr wins over $PGHOSTADDR in libpq

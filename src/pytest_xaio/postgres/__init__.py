@@ -48,9 +48,22 @@ class PostgresServer:
     def connect_kwargs(self, dbname: str | None = None) -> dict[str, object]:
         kwargs: dict[str, object] = dict(self.params)
         kwargs.update(host=self.host, port=self.port, user=self.user, dbname=dbname or self.maintenance_db)
+        if _is_ip(self.host) and "hostaddr" not in kwargs:
+            # Pinned, so a PGHOSTADDR or PGSERVICE in the environment can't send the plugin elsewhere.
+            kwargs["hostaddr"] = self.host
         if self.password:
             kwargs["password"] = self.password
         return kwargs
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:
