@@ -197,7 +197,7 @@ def test_examples_draw_requests_with_hypothesis_and_print_the_shrunk_one(pyteste
     # Shrunk to one null in a NOT NULL column (name or email), ready to paste into a test.
     assert len(snippet) == 1
     assert re.fullmatch(
-        r"response = xaio_client\.request\('PATCH', '/api/me', json=\{'(name|email)': None\}\)", *snippet
+        r"response = xaio_client\.request\('PATCH', '/api/me', json=\{'(name|email)': None\}\)", next(iter(snippet))
     )
     result.stdout.fnmatch_lines(["  shrunk by Hypothesis; to reproduce:"])
     again = pytester.runpytest(*args)  # the xaio-ci profile is derandomized: the same request again

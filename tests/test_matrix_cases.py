@@ -347,6 +347,7 @@ def test_edge_values_are_valid_and_reach_for_null_empty_and_boundaries() -> None
     assert len(edge.body["nick"]) >= 2
     assert edge.body["age"] == 18  # the boundary
     assert edge.expected == ()  # any status below 500: refusing is the app's right, crashing is not
+    assert edge.route.body is not None
     assert not edge.route.body.validate(edge.body)
 
 

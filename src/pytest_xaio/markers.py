@@ -13,6 +13,7 @@ __all__ = [
     "MARKERS",
     "DbMarker",
     "MatrixMarker",
+    "has_marker",
     "marker_options",
     "register_markers",
     "use_fixture_first",
@@ -120,11 +121,30 @@ def marker_options(node: pytest.Item | pytest.Function, name: str) -> Any:
     return _build(spec, marker, node.nodeid)
 
 
+_names_key = pytest.StashKey[frozenset[str]]()
+
+
 def validate_item(item: pytest.Item) -> None:
-    """Fail collection (not the run) for a marker called with arguments its signature refuses."""
-    for spec in MARKERS:
-        for marker in item.iter_markers(spec.name):
+    """Fail collection (not the run) for a marker called with arguments its signature refuses.
+
+    One walk over the item's markers; the names of the plugin's markers it carries are kept for
+    :func:`has_marker`, so the collection hooks of the other modules do not walk them again.
+    """
+    names: set[str] = set()
+    for marker in item.iter_markers():
+        spec = _BY_NAME.get(marker.name)
+        if spec is not None:
             _build(spec, marker, item.nodeid)
+            names.add(marker.name)
+    item.stash[_names_key] = frozenset(names)
+
+
+def has_marker(item: pytest.Item, name: str) -> bool:
+    """True when the item carries the plugin's marker ``name`` (on itself, its class or module)."""
+    names = item.stash.get(_names_key, None)
+    if names is None:
+        return item.get_closest_marker(name) is not None
+    return name in names
 
 
 def _build(spec: _MarkerSpec, marker: pytest.Mark, where: str) -> Any:

@@ -67,9 +67,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ConfigErrorRelay(config), "xaio-config-error-relay")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Generator[None, None, None]:
+    # Before every other module's collection hook: they read the marker names validate_item keeps.
     for item in items:
         markers.validate_item(item)
+    return (yield)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -54,7 +54,7 @@ def claims_from_jwks(credentials: Credentials) -> dict[str, Any]:
         raise HTTPException(401, "not authenticated")
     try:
         kid = jwt.get_unverified_header(credentials.credentials).get("kid")
-        key = jwt.PyJWKSet.from_dict(JWKS)[kid].key
+        key = jwt.PyJWKSet.from_dict(JWKS)[str(kid)].key
     except (jwt.PyJWTError, KeyError) as exc:
         raise HTTPException(401, f"invalid token: {type(exc).__name__}") from None
     return _decode(credentials, key)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 try:
     import httpx2  # 2.x needs Python 3.11+
 except ImportError:
-    httpx2 = None
+    httpx2 = None  # type: ignore[assignment]
 
 app = FastAPI()
 

@@ -2,13 +2,14 @@
 
 import itertools
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 _numbers = itertools.count(1)
 
 
-def pytest_xaio_create_user(db, attrs):
+def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
     n = next(_numbers)
     row = db.execute(
         "INSERT INTO users (email, name, is_superuser) VALUES (%s, %s, %s) RETURNING id, email",
@@ -17,7 +18,7 @@ def pytest_xaio_create_user(db, attrs):
     return SimpleNamespace(id=row[0], email=row[1], is_superuser=bool(attrs.get("is_superuser", False)))
 
 
-def pytest_xaio_payload(case):
+def pytest_xaio_payload(case: Any) -> Any:
     if case.path == "/auth/login":
         user = case.request.getfixturevalue("xaio_user")
         return {"username": user.email, "password": "correct horse"}
@@ -25,19 +26,23 @@ def pytest_xaio_payload(case):
 
 
 @pytest.fixture
-def note_id(xaio_db, xaio_user):
-    return xaio_db.execute(
-        "INSERT INTO notes (owner_id, title, body) VALUES (%s, 'groceries', 'milk') RETURNING id", (xaio_user.id,)
-    ).fetchone()[0]
+def note_id(xaio_db: Any, xaio_user: Any) -> int:
+    return int(
+        xaio_db.execute(
+            "INSERT INTO notes (owner_id, title, body) VALUES (%s, 'groceries', 'milk') RETURNING id", (xaio_user.id,)
+        ).fetchone()[0]
+    )
 
 
 @pytest.fixture
-def task_id(xaio_db, xaio_user):
-    return xaio_db.execute(
-        "INSERT INTO tasks (owner_id, title) VALUES (%s, 'water the plants') RETURNING id", (xaio_user.id,)
-    ).fetchone()[0]
+def task_id(xaio_db: Any, xaio_user: Any) -> int:
+    return int(
+        xaio_db.execute(
+            "INSERT INTO tasks (owner_id, title) VALUES (%s, 'water the plants') RETURNING id", (xaio_user.id,)
+        ).fetchone()[0]
+    )
 
 
 @pytest.fixture
-def email(xaio_user):
-    return xaio_user.email
+def email(xaio_user: Any) -> str:
+    return str(xaio_user.email)

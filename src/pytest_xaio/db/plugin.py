@@ -13,7 +13,7 @@ from pytest_xaio.config import get_settings
 from pytest_xaio.db.mock import MockSession, apps_in, block_real_databases, resolve_dependency
 from pytest_xaio.db.snapshot import Snapshotter
 from pytest_xaio.errors import config_error, exit_on_config_error
-from pytest_xaio.markers import use_fixture_first
+from pytest_xaio.markers import has_marker, use_fixture_first
 from pytest_xaio.migrations.migrator import Migrator
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     # Mark the tests that use a feature here, instead of a per-test autouse fixture or hook.
     for item in items:
-        if item.get_closest_marker("xaio_mock_db") is not None:
+        if has_marker(item, "xaio_mock_db"):
             use_fixture_first(item, "xaio_db_mock")
         obj = getattr(item, "obj", None)
         if getattr(obj, "_xaio_given", False):

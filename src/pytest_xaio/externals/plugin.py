@@ -28,10 +28,11 @@ from pytest_xaio.externals.guard import (
     live_key_message,
 )
 from pytest_xaio.externals.stripe_fake import STRIPE_HOSTS, StripeFake
-from pytest_xaio.markers import use_fixture_first, uses_fixture
+from pytest_xaio.markers import has_marker, use_fixture_first
 from pytest_xaio.resolve import resolve_object
 
 FAKE_FIXTURES = ("xaio_externals", "stripe_fake", "brevo_fake", "github_fake")
+_FAKES = frozenset(FAKE_FIXTURES)
 
 
 @dataclass
@@ -104,9 +105,9 @@ def _activate(config: pytest.Config) -> ExternalsSession:
 
 
 def _item_wants(item: pytest.Item, mock_all: bool) -> bool:
-    if mock_all or item.get_closest_marker("xaio_externals") is not None:
+    if mock_all or has_marker(item, "xaio_externals"):
         return True
-    return any(uses_fixture(item, name) for name in FAKE_FIXTURES)
+    return not _FAKES.isdisjoint(getattr(item, "fixturenames", ()))
 
 
 @pytest.hookimpl(trylast=True)

@@ -7,7 +7,7 @@ revision = "a002"
 down_revision = "a001"
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "waitlist",
         sa.Column("id", sa.BigInteger, primary_key=True),
@@ -17,5 +17,5 @@ def upgrade():
     )
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table("waitlist")
