@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pytest_xaio.cli.checks import constraint_cases
-from pytest_xaio.cli.schema import Check, read_sql_files, split_statements
+from pytest_xaio.cli.schema import Check, read_sql_files
+from pytest_xaio.migrations.sqlsplit import statements_without_comments
 
 
 def _schema(tmp_path: Path, *sql: str):  # type: ignore[no-untyped-def]
@@ -26,7 +27,7 @@ def test_statements_keep_quotes_dollar_bodies_and_drop_comments() -> None:
     /* block; comment */ CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;
     SELECT "odd;name" FROM t
     """
-    assert split_statements(text) == [
+    assert statements_without_comments(text) == [
         "INSERT INTO t VALUES ('a;b', 'it''s')",
         "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
         'SELECT "odd;name" FROM t',

@@ -157,6 +157,21 @@ def test_no_pytest_internals() -> None:
     assert offenders == []
 
 
+def test_public_fixtures_are_typed_without_any() -> None:
+    """What ``pytest --fixtures`` lists for users: each public fixture says what it gives."""
+    untyped = []
+    for name, path in module_files().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name.startswith("_"):
+                continue
+            if not any(ast.unparse(d).startswith("pytest.fixture") for d in node.decorator_list):
+                continue
+            returns = ast.unparse(node.returns) if node.returns else ""
+            if not returns or re.search(r"\bAny\b", returns):
+                untyped.append(f"{name}.{node.name} -> {returns or '(no annotation)'}")
+    assert untyped == []
+
+
 # --- the checker itself, on small trees ---------------------------------------------------------------
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     package = tmp_path / "pytest_xaio"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_xaio.migrations.sqlsplit import split_statements
+from pytest_xaio.migrations.sqlsplit import split_statements, statements_without_comments
 
 
 def test_lines_and_statements() -> None:
@@ -28,3 +28,11 @@ def test_semicolons_inside_quotes_comments_and_dollar_quotes_do_not_split() -> N
 def test_last_statement_without_semicolon_and_empty_scripts() -> None:
     assert split_statements("SELECT 1") == [(1, "SELECT 1")]
     assert split_statements("-- only a comment\n\n;\n") == []
+
+
+def test_statements_without_comments_keep_quoted_comment_markers() -> None:
+    script = "INSERT INTO t VALUES ('-- not a comment', '/* nor this */'); -- gone\n/* gone */ SELECT $$ -- kept $$;\n"
+    assert statements_without_comments(script) == [
+        "INSERT INTO t VALUES ('-- not a comment', '/* nor this */')",
+        "SELECT $$ -- kept $$",
+    ]

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Check", "Column", "Schema", "Table", "read_sql_files", "split_statements", "split_top_level"]
+from pytest_xaio.migrations.sqlsplit import statements_without_comments
+
+__all__ = ["Check", "Column", "Schema", "Table", "read_sql_files", "split_top_level"]
 
 
 @dataclass
@@ -57,56 +59,10 @@ class Schema:
 
 
 # --- SQL ----------------------------------------------------------------------------------------
-def split_statements(text: str) -> list[str]:
-    """Statements of a SQL file without comments; quotes and $$ bodies are kept whole."""
-    out: list[str] = []
-    buf: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            buf.append(" ")
-            continue
-        if ch in "'\"":
-            end = i + 1
-            while end < n:
-                if text[end] == ch:
-                    if end + 1 < n and text[end + 1] == ch:
-                        end += 2
-                        continue
-                    break
-                end += 1
-            buf.append(text[i : end + 1])
-            i = end + 1
-            continue
-        dollar = re.match(r"\$[A-Za-z_]*\$", text[i:])
-        if dollar:
-            tag = dollar.group(0)
-            end = text.find(tag, i + len(tag))
-            end = n if end < 0 else end + len(tag)
-            buf.append(text[i:end])
-            i = end
-            continue
-        if ch == ";":
-            out.append("".join(buf).strip())
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    out.append("".join(buf).strip())
-    return [s for s in out if s]
-
-
 def read_sql_files(files: list[Path]) -> Schema:
     schema = Schema()
     for path in files:
-        for statement in split_statements(path.read_text(encoding="utf-8", errors="replace")):
+        for statement in statements_without_comments(path.read_text(encoding="utf-8", errors="replace")):
             _apply_statement(schema, statement, path.name)
     return schema
 

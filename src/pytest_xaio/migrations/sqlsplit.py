@@ -1,14 +1,16 @@
-"""Split a SQL script into statements, remembering the line each one starts on.
+"""The one SQL splitter: a script into statements, quotes, ``$$`` bodies and comments respected.
 
 Running a migration statement by statement lets an error name the line it happened on even when
-Postgres reports no position (most errors raised after parsing carry none).
+Postgres reports no position (most errors raised after parsing carry none): :func:`split_statements`.
+Reading a schema (``xaio init``/``xaio inspect``) wants the statements without their comments:
+:func:`statements_without_comments`.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["split_statements"]
+__all__ = ["split_statements", "statements_without_comments", "strip_comments"]
 
 _DOLLAR = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*\$|\$\$")
 
@@ -71,3 +73,35 @@ def _strip_leading_comments(chunk: str) -> str:
             chunk = "" if end < 0 else stripped[end + 2 :]
         else:
             return stripped
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without ``--`` and ``/* */`` comments (a block comment becomes a space); quotes and
+    ``$$`` bodies are kept as they are."""
+    out: list[str] = []
+    i, n, start = 0, len(text), 0
+    while i < n:
+        ch = text[i]
+        if ch == "-" and text.startswith("--", i):
+            out.append(text[start:i])
+            end = text.find("\n", i)
+            i = start = n if end < 0 else end
+        elif ch == "/" and text.startswith("/*", i):
+            out.append(text[start:i] + " ")
+            end = text.find("*/", i + 2)
+            i = start = n if end < 0 else end + 2
+        elif ch in ("'", '"'):
+            i = _skip_quoted(text, i, ch)
+        elif ch == "$" and (m := _DOLLAR.match(text, i)):
+            end = text.find(m.group(0), m.end())
+            i = n if end < 0 else end + len(m.group(0))
+        else:
+            i += 1
+    out.append(text[start:])
+    return "".join(out)
+
+
+def statements_without_comments(text: str) -> list[str]:
+    """The statements of a script with their comments removed and without the closing ``;``."""
+    found = (strip_comments(statement).strip().removesuffix(";").strip() for _, statement in split_statements(text))
+    return [statement for statement in found if statement]

@@ -9,7 +9,7 @@ The objects themselves live in :class:`~pytest_xaio.postgres.session.PostgresSes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +22,7 @@ from pytest_xaio.postgres.session import postgres_session
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg.rows import TupleRow
 
     from pytest_xaio.postgres.databases import DatabaseOwner
     from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
@@ -103,7 +104,7 @@ def xaio_db_url(xaio_database: TestDatabase) -> str:
 
 
 @pytest.fixture
-def xaio_db(xaio_database: TestDatabase) -> psycopg.Connection[Any]:
+def xaio_db(xaio_database: TestDatabase) -> psycopg.Connection[TupleRow]:
     """A psycopg 3 connection to this test's database; what the test writes is gone after it.
 
     Example::
