@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pytest
 
 __all__ = [
+    "ISOLATIONS",
     "OPTIONS",
     "AppSettings",
     "AuthSettings",
@@ -68,6 +69,9 @@ class Option:
         return f"xaio_{self.name}"
 
 
+#: The per-test isolation modes, declared once (the setting, the xaio_db marker, database_fixture).
+ISOLATIONS = ("transaction", "truncate", "clone")
+
 OPTIONS: tuple[Option, ...] = (
     # --- postgres -------------------------------------------------------------------------------
     Option(
@@ -91,7 +95,7 @@ OPTIONS: tuple[Option, ...] = (
         "Per-test isolation: transaction (rollback), truncate or clone.",
         "choice",
         "transaction",
-        choices=("transaction", "truncate", "clone"),
+        choices=ISOLATIONS,
     ),
     Option("keep_tables", "postgres", "Tables the truncate isolation never empties (seed data).", "lines", ()),
     Option(

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from pytest_xaio.config import ISOLATIONS
+
 __all__ = [
     "MARKERS",
     "DbMarker",
@@ -44,8 +46,8 @@ class MatrixMarker:
 
 
 def _xaio_db(*, isolation: str | None = None) -> DbMarker:
-    if isolation not in (None, "transaction", "truncate", "clone"):
-        raise TypeError(f"isolation must be transaction, truncate or clone, not {isolation!r}")
+    if isolation is not None and isolation not in ISOLATIONS:
+        raise TypeError(f"isolation must be {', '.join(ISOLATIONS[:-1])} or {ISOLATIONS[-1]}, not {isolation!r}")
     return DbMarker(isolation=isolation)
 
 

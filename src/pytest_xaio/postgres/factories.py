@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_xaio.config import ISOLATIONS
 from pytest_xaio.env import export_env
 from pytest_xaio.errors import exit_on_config_error
 from pytest_xaio.markers import marker_options
@@ -71,8 +72,8 @@ def database_fixture(
         def test_report(analytics_db):
             analytics_db.connection.execute("INSERT INTO events (kind) VALUES ('signup')")
     """
-    if isolation not in (None, "transaction", "truncate", "clone"):
-        raise ValueError(f"isolation must be transaction, truncate or clone, not {isolation!r}")
+    if isolation is not None and isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be {', '.join(ISOLATIONS[:-1])} or {ISOLATIONS[-1]}, not {isolation!r}")
 
     @pytest.fixture
     def _database(request: pytest.FixtureRequest, xaio_postgres: PostgresServer) -> Iterator[TestDatabase]:
