@@ -5,10 +5,16 @@ Example::
     from pytest_xaio.db import allowed_values, assert_accepts, assert_rejects
 """
 
-from pytest_xaio.db.constraints import allowed_values, assert_accepts, assert_rejects
-from pytest_xaio.db.examples import xaio_example
-from pytest_xaio.db.mock import MockSession, RealDatabaseBlocked
-from pytest_xaio.db.snapshot import Snapshot, SnapshotDiff
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_xaio.db.constraints import allowed_values, assert_accepts, assert_rejects
+    from pytest_xaio.db.examples import xaio_example
+    from pytest_xaio.db.mock import MockSession, RealDatabaseBlocked
+    from pytest_xaio.db.snapshot import Snapshot, SnapshotDiff
 
 __all__ = [
     "MockSession",
@@ -20,3 +26,24 @@ __all__ = [
     "assert_rejects",
     "xaio_example",
 ]
+
+# Imported on first use (PEP 562), so loading the plugin does not load every helper.
+_WHERE = {
+    "allowed_values": "pytest_xaio.db.constraints",
+    "assert_accepts": "pytest_xaio.db.constraints",
+    "assert_rejects": "pytest_xaio.db.constraints",
+    "xaio_example": "pytest_xaio.db.examples",
+    "MockSession": "pytest_xaio.db.mock",
+    "RealDatabaseBlocked": "pytest_xaio.db.mock",
+    "Snapshot": "pytest_xaio.db.snapshot",
+    "SnapshotDiff": "pytest_xaio.db.snapshot",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_xaio.config import get_settings
-from pytest_xaio.db.mock import MockSession, apps_in, block_real_databases, resolve_dependency
-from pytest_xaio.db.snapshot import Snapshotter
 from pytest_xaio.errors import config_error, exit_on_config_error
 from pytest_xaio.markers import has_marker, use_fixture_first
-from pytest_xaio.migrations.migrator import Migrator
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the helpers are imported by the fixtures that use them
+    from pytest_xaio.db.mock import MockSession
+    from pytest_xaio.db.snapshot import Snapshotter
+    from pytest_xaio.migrations.migrator import Migrator
     from pytest_xaio.postgres.databases import DatabaseOwner
 
 __all__ = ["xaio_db_mock", "xaio_migrations", "xaio_snapshot"]
 
-_mock_key = pytest.StashKey[tuple[MockSession, Any]]()
+_mock_key = pytest.StashKey[tuple["MockSession", Any]]()
 _MISSING = object()
 
 
@@ -81,6 +81,8 @@ class _MockDbCall:
             return (yield)
         session, dependency = entry
         restore: list[tuple[Any, Any]] = []
+        from pytest_xaio.db.mock import apps_in, block_real_databases
+
         if dependency is not None:
             funcargs = getattr(item, "funcargs", {})
             from pytest_xaio.app import loaded_apps
@@ -121,6 +123,8 @@ def xaio_migrations(request: pytest.FixtureRequest, _xaio_owner: DatabaseOwner) 
     from pytest_xaio.migrations.source import discover
 
     with exit_on_config_error():
+        from pytest_xaio.migrations.migrator import Migrator
+
         migrator = Migrator(_xaio_owner, discover(get_settings(request.config)))
     try:
         yield migrator
@@ -154,6 +158,8 @@ def xaio_snapshot(request: pytest.FixtureRequest, xaio_database: Any) -> Iterato
                 clients.append(redis.Redis.from_url(url))
             return clients[0]
 
+    from pytest_xaio.db.snapshot import Snapshotter
+
     yield Snapshotter(lambda: xaio_database.connection, redis_factory)
     for client in clients:
         client.close()
@@ -172,6 +178,8 @@ def xaio_db_mock(request: pytest.FixtureRequest) -> MockSession:
             assert [type(o).__name__ for o in xaio_db_mock.added] == ["Project"]
             assert xaio_db_mock.commits == 1
     """
+    from pytest_xaio.db.mock import MockSession, resolve_dependency
+
     spec = get_settings(request.config).postgres.db_dependency
     dependency = None
     if spec:

@@ -2,11 +2,17 @@
 any other host (``xaio_externals.add_fake(host, route_table_or_asgi_app)``). Standard library only
 at import: the HTTP libraries are hooked (and imported) only when externals are switched on."""
 
-from pytest_xaio.externals.brevo import BrevoFake, SentEmail
-from pytest_xaio.externals.github import GithubFake, GithubWebhook
-from pytest_xaio.externals.guard import BlockedRequestError, Externals, LiveStripeKeyError
-from pytest_xaio.externals.http import AsgiFake, Fake, FakeRequest, FakeResponse, RouteTable
-from pytest_xaio.externals.stripe_fake import StripeEvent, StripeFake
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_xaio.externals.brevo import BrevoFake, SentEmail
+    from pytest_xaio.externals.github import GithubFake, GithubWebhook
+    from pytest_xaio.externals.guard import BlockedRequestError, Externals, LiveStripeKeyError
+    from pytest_xaio.externals.http import AsgiFake, Fake, FakeRequest, FakeResponse, RouteTable
+    from pytest_xaio.externals.stripe_fake import StripeEvent, StripeFake
 
 __all__ = [
     "AsgiFake",
@@ -24,3 +30,30 @@ __all__ = [
     "StripeEvent",
     "StripeFake",
 ]
+
+# Imported on first use (PEP 562), so loading the plugin does not load every fake.
+_WHERE = {
+    "BrevoFake": "pytest_xaio.externals.brevo",
+    "SentEmail": "pytest_xaio.externals.brevo",
+    "GithubFake": "pytest_xaio.externals.github",
+    "GithubWebhook": "pytest_xaio.externals.github",
+    "BlockedRequestError": "pytest_xaio.externals.guard",
+    "Externals": "pytest_xaio.externals.guard",
+    "LiveStripeKeyError": "pytest_xaio.externals.guard",
+    "AsgiFake": "pytest_xaio.externals.http",
+    "Fake": "pytest_xaio.externals.http",
+    "FakeRequest": "pytest_xaio.externals.http",
+    "FakeResponse": "pytest_xaio.externals.http",
+    "RouteTable": "pytest_xaio.externals.http",
+    "StripeEvent": "pytest_xaio.externals.stripe_fake",
+    "StripeFake": "pytest_xaio.externals.stripe_fake",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

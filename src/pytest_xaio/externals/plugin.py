@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
-from pytest_xaio.externals.brevo import BREVO_HOSTS, BrevoFake
-from pytest_xaio.externals.github import GITHUB_HOSTS, GithubFake
 from pytest_xaio.externals.guard import (
     Externals,
     find_live_key,
@@ -27,9 +25,13 @@ from pytest_xaio.externals.guard import (
     live_key_in_config,
     live_key_message,
 )
-from pytest_xaio.externals.stripe_fake import STRIPE_HOSTS, StripeFake
 from pytest_xaio.markers import has_marker, use_fixture_first
 from pytest_xaio.resolve import resolve_object
+
+if TYPE_CHECKING:  # the fakes are imported when a test switches externals on
+    from pytest_xaio.externals.brevo import BrevoFake
+    from pytest_xaio.externals.github import GithubFake
+    from pytest_xaio.externals.stripe_fake import StripeFake
 
 FAKE_FIXTURES = ("xaio_externals", "stripe_fake", "brevo_fake", "github_fake")
 _FAKES = frozenset(FAKE_FIXTURES)
@@ -85,6 +87,10 @@ def _activate(config: pytest.Config) -> ExternalsSession:
         return None
 
     _register_phases(config)
+    from pytest_xaio.externals.brevo import BREVO_HOSTS, BrevoFake
+    from pytest_xaio.externals.github import GITHUB_HOSTS, GithubFake
+    from pytest_xaio.externals.stripe_fake import STRIPE_HOSTS, StripeFake
+
     externals = Externals(settings.allow_hosts)
     stripe = StripeFake(stripe_secret)
     brevo = BrevoFake()
