@@ -182,7 +182,11 @@ def test_busy_server_used_by_another_session_survives_a_new_session(tmp_path: Pa
         except psycopg.OperationalError:
             break
     assert fillers, "could not fill the server"
-    release = threading.Timer(6.0, lambda: [c.close() for c in fillers])
+    def close_fillers() -> None:
+        for conn in fillers:
+            conn.close()
+
+    release = threading.Timer(6.0, close_fillers)
     release.start()
     try:
         session_b = _run(_project(tmp_path, "second"), *args)
