@@ -182,6 +182,7 @@ def test_busy_server_used_by_another_session_survives_a_new_session(tmp_path: Pa
         except psycopg.OperationalError:
             break
     assert fillers, "could not fill the server"
+
     def close_fillers() -> None:
         for conn in fillers:
             conn.close()
