@@ -97,7 +97,10 @@ def test_setup_cfg_strings_are_coerced(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_no_header_for_a_project_that_does_not_use_the_plugin(pytester: pytest.Pytester) -> None:
+def test_no_header_for_a_project_that_does_not_use_the_plugin(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XAIO_REUSE_DB", raising=False)  # set for inner sessions by tests/conftest.py
     pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
