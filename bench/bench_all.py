@@ -17,7 +17,8 @@ Parts, each a pytest run in a subprocess, as users run it:
 - import: importing the plugin and its rooms (what every pytest run pays), and the CPU and wall time
   a one-plain-test session spends with the plugin against ``-p no:xaio``.
 - plain: what the plugin adds to a test that uses none of its features (2000 such tests, the
-  loop's time measured in-process, with the plugin against ``-p no:xaio``).
+  loop's time measured in-process, with the plugin against ``-p no:xaio``); plain_script:
+  bench/bench_plain_tests.py, the same by whole-run CPU time.
 - xdist: wall time at ``-n 0``, ``-n 2`` and ``-n 4`` on a CPU-bound suite that uses the database,
   and on the example app's suite (both on the URL provider).
 - matrix: bench/bench_matrix.py (the endpoint matrix against Schemathesis on the same app).
@@ -44,7 +45,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 from bench_isolation import SCHEMA  # noqa: E402
 
-PARTS = ("isolation", "start", "import", "plain", "xdist", "matrix")
+PARTS = ("isolation", "start", "import", "plain", "plain_script", "xdist", "matrix")
 PLAIN_TESTS = 2000
 FIRST_TEST = """
 import os
@@ -276,6 +277,19 @@ def part_plain(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     return found
 
 
+def part_plain_script(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """bench/bench_plain_tests.py: the same question by whole-run CPU time, with its own method."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_plain_tests.py"), "--repeat", str(opts.repeat + 2)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_plain_tests.py failed:\n{proc.stdout}\n{proc.stderr}")
+    return {"text": proc.stdout.strip()}
+
+
 def part_xdist(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     project = work / "xdist"
     (project / "migrations").mkdir(parents=True)
@@ -384,6 +398,8 @@ def report(found: dict[str, Any], opts: argparse.Namespace, loads: tuple[str, st
             f"({wall['per_test_ms']:+.3f} ms).",
             "",
         ]
+    if "plain_script" in found:
+        lines += ["### Plain tests (bench_plain_tests.py)", "", "```text", found["plain_script"]["text"], "```", ""]
     if "xdist" in found:
         lines += [
             "### pytest-xdist",
