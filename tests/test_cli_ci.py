@@ -11,6 +11,11 @@ import pytest
 import yaml
 from projects import copy_project, xaio
 
+from pytest_xaio import __version__
+from pytest_xaio.cli.ci import embedded_postgres_major
+
+EMBEDDED_MAJOR = embedded_postgres_major()
+
 
 def _github(project: Path, *args: str) -> dict[Any, Any]:
     result = xaio("ci", "github", str(project), *args)
@@ -26,7 +31,7 @@ def test_github_workflow_services_env_and_steps(tmp_path: Path) -> None:
     job = workflow["jobs"]["test"]
     assert job["strategy"]["matrix"]["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
     postgres, redis = job["services"]["postgres"], job["services"]["redis"]
-    assert postgres["image"] == "postgres:17"
+    assert postgres["image"] == f"postgres:{EMBEDDED_MAJOR}"  # the major the embedded server runs
     assert postgres["ports"] == ["5432:5432"]
     assert '--health-cmd "pg_isready -U postgres"' in postgres["options"]
     assert postgres["env"]["POSTGRES_PASSWORD"] == "postgres"
@@ -37,19 +42,36 @@ def test_github_workflow_services_env_and_steps(tmp_path: Path) -> None:
         "XAIO_REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     steps = job["steps"]
-    assert steps[0]["uses"] == "actions/checkout@v4"
+    assert steps[0]["uses"] == "actions/checkout@v6"
     setup = steps[1]
-    assert setup["uses"] == "actions/setup-python@v5"
+    assert setup["uses"] == "actions/setup-python@v6"
     assert setup["with"]["cache"] == "pip"
     assert setup["with"]["cache-dependency-path"].split() == ["pyproject.toml"]
     install = next(s for s in steps if s.get("name") == "Install")
-    assert 'pip install -e ".[test]"' in install["run"]
+    # The project's test extra lists pytest-xaio[all]: the plugin (and pytest-cov) come from there, once.
+    assert install["run"].splitlines()[1] == 'pip install -e ".[test]"'
     test = next(s for s in steps if s.get("name") == "Test")
-    assert test["run"].startswith("pytest tests --cov=sqlapp ")
+    assert test["run"].startswith("pytest tests --junitxml=junit.xml --cov=sqlapp ")
     assert "--cov-report=xml" in test["run"]
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["uses"] == "actions/upload-artifact@v7"
     assert upload["if"] == "always()"
-    assert upload["with"]["path"].split() == ["coverage.xml", "htmlcov/"]
+    assert upload["with"]["path"].split() == ["junit.xml", "coverage.xml", "htmlcov/"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"] == {
+        "group": "${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}",
+        "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
+    }
+    assert job["timeout-minutes"] == 30
+
+
+def test_github_pins_the_plugin_once(tmp_path: Path) -> None:
+    """A project whose extras do not list pytest-xaio gets it pinned to the version that wrote the workflow."""
+    project = copy_project("minimal_app", tmp_path)
+    install = next(s for s in _github(project)["jobs"]["test"]["steps"] if s.get("name") == "Install")["run"]
+    assert install.count("pytest-xaio") == 1, install
+    assert f'"pytest-xaio=={__version__}"' in install
+    assert "pytest-cov" in install
 
 
 def test_github_option_values(tmp_path: Path) -> None:
@@ -116,7 +138,10 @@ def test_gitlab_pipeline(tmp_path: Path) -> None:
     job = pipeline["test"]
     assert job["image"] == "python:${PYTHON_VERSION}"
     assert job["parallel"]["matrix"] == [{"PYTHON_VERSION": ["3.10", "3.11", "3.12", "3.13"]}]
-    assert job["services"] == [{"name": "postgres:17", "alias": "postgres"}, {"name": "redis:7", "alias": "redis"}]
+    assert job["services"] == [
+        {"name": f"postgres:{EMBEDDED_MAJOR}", "alias": "postgres"},
+        {"name": "redis:7", "alias": "redis"},
+    ]
     assert job["cache"] == [{"key": "pip-$PYTHON_VERSION", "paths": [".cache/pip"]}]
     assert any(line.startswith("pytest tests --cov=sqlapp") for line in job["script"])
     assert job["artifacts"]["reports"]["coverage_report"] == {"coverage_format": "cobertura", "path": "coverage.xml"}

