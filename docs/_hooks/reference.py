@@ -1,10 +1,15 @@
-"""mkdocs hook: the configuration reference is rendered from pytest_xaio.config.OPTIONS, so it cannot drift."""
+"""The generated parts of the docs: the configuration reference (from pytest_xaio.config.OPTIONS) and
+the troubleshooting table (every config_error/missing_extra in the source), so neither can drift.
+
+The generated text is kept in the committed Markdown between ``<!-- xaio:NAME -->`` and
+``<!-- /xaio:NAME -->``, so GitHub readers see it too. ``python docs/_hooks/reference.py --write``
+refreshes it; ``--check`` (run in CI and by tests/test_docs.py) fails when it is stale. As an
+mkdocs hook it fills the same blocks at build time.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-MARKER = "<!-- xaio:options -->"
 
 
 def render_options() -> str:
@@ -29,9 +34,26 @@ def render_options() -> str:
     return "\n".join(out) + "\n"
 
 
+def fill(markdown: str, name: str, content: str) -> str:
+    """Put ``content`` between ``<!-- xaio:NAME -->`` and ``<!-- /xaio:NAME -->`` (the end is added when missing)."""
+    start, end = f"<!-- xaio:{name} -->", f"<!-- /xaio:{name} -->"
+    if start not in markdown:
+        return markdown
+    head, _, rest = markdown.partition(start)
+    tail = rest.partition(end)[2] if end in rest else rest
+    return f"{head}{start}\n{content.strip()}\n{end}{tail}"
+
+
+#: The committed files that hold generated blocks, and what fills them.
+GENERATED: dict[str, tuple[str, Any]] = {
+    "configuration.md": ("options", lambda: render_options()),
+    "troubleshooting.md": ("errors", lambda: render_errors()),
+}
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    if MARKER in markdown:
-        markdown = markdown.replace(MARKER, render_options())
+    markdown = fill(markdown, "options", render_options())
+    markdown = fill(markdown, "errors", render_errors())
     if "<!-- xaio:changelog -->" in markdown:
         from pathlib import Path
 
@@ -39,10 +61,9 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             "<!-- xaio:changelog -->",
             (Path(config["config_file_path"]).parent / "CHANGELOG.md").read_text(encoding="utf-8"),
         )
-    return _fill_errors(markdown)
+    return markdown
 
 
-ERRORS_MARKER = "<!-- xaio:errors -->"
 
 
 def _template(node: Any) -> str:
@@ -87,5 +108,29 @@ def render_errors() -> str:
     return "\n".join(header + sorted(set(rows))) + "\n"
 
 
-def _fill_errors(markdown: str) -> str:
-    return markdown.replace(ERRORS_MARKER, render_errors()) if ERRORS_MARKER in markdown else markdown
+def stale_files(docs: Any = None, *, write: bool = False) -> list[str]:
+    """The committed docs whose generated blocks differ from a fresh render (rewritten when ``write``)."""
+    from pathlib import Path
+
+    folder = Path(docs) if docs is not None else Path(__file__).resolve().parent.parent
+    stale = []
+    for name, (block, render) in GENERATED.items():
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        fresh = fill(text, block, render())
+        if fresh != text:
+            stale.append(name)
+            if write:
+                path.write_text(fresh, encoding="utf-8")
+    return stale
+
+
+if __name__ == "__main__":
+    import sys
+
+    write = "--write" in sys.argv
+    found = stale_files(write=write)
+    if found and not write:
+        print(f"generated docs are stale: {', '.join(found)}; run python docs/_hooks/reference.py --write")
+        sys.exit(1)
+    print("generated docs " + ("rewritten: " + ", ".join(found) if found else "are current"))
