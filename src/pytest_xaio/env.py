@@ -16,7 +16,6 @@ import pytest
 
 from pytest_xaio.errors import config_error
 from pytest_xaio.postgres.session import postgres_session
-from pytest_xaio.redis_fixtures import redis_session
 from pytest_xaio.runtime import XaioRuntime, session_object
 
 __all__ = ["COLLECT_ONLY_DATABASE", "COLLECT_ONLY_REDIS", "ExportedEnv", "export_env", "exported_env"]
@@ -65,6 +64,10 @@ class ExportedEnv:
                 env["PGPASSWORD"] = password
         lines = settings.postgres.env
         if any("{redis_url}" in line for line in lines):
+            # Imported here: redis_fixtures is a plugin module pytest must import itself (assertion
+            # rewriting; pytest 8 warns "already imported" when another module imported it first).
+            from pytest_xaio.redis_fixtures import redis_session
+
             redis = None if collect_only else redis_session(config).server()
             values["redis_url"] = COLLECT_ONLY_REDIS if collect_only else (redis.url if redis is not None else "")
         for line in lines:

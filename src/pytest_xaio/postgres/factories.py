@@ -17,7 +17,7 @@ from pytest_xaio.postgres.session import postgres_session
 if TYPE_CHECKING:  # psycopg is imported on first use, not when the plugin loads
     from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
 
-__all__ = ["database_fixture", "open_database"]
+__all__ = ["database_fixture", "open_database", "server_from"]
 
 
 def open_database(
@@ -80,3 +80,50 @@ def database_fixture(
         yield from open_database(request, isolation=isolation, migrations=migrations, schema_sql=schema_sql)
 
     return _database
+
+
+def server_from(fixture_name: str) -> Callable[..., Any]:
+    """Make an ``xaio_postgres`` fixture that uses a pytest-postgresql process fixture as the server.
+
+    A project that already runs PostgreSQL through pytest-postgresql hands that server to the plugin,
+    which then creates its template and test databases there (and drops only those). In a
+    conftest.py::
+
+        from pytest_postgresql import factories
+        from pytest_xaio.postgres.factories import server_from
+
+        postgresql_proc = factories.postgresql_proc()          # or factories.postgresql_noproc(...)
+        xaio_postgres = server_from("postgresql_proc")
+    """
+
+    @pytest.fixture(scope="session", name="xaio_postgres")
+    def fixture(request: pytest.FixtureRequest) -> PostgresServer:
+        from pytest_xaio.errors import config_error
+        from pytest_xaio.postgres import is_local_host
+
+        executor = request.getfixturevalue(fixture_name)
+        session = postgres_session(request.config)
+        with exit_on_config_error():
+            host = str(getattr(executor, "host", "") or "")
+            if not host or not hasattr(executor, "port") or not hasattr(executor, "user"):
+                config_error(
+                    f"the fixture {fixture_name!r} gave a {type(executor).__name__}, not a pytest-postgresql executor",
+                    "name a postgresql_proc or postgresql_noproc fixture of pytest-postgresql",
+                )
+            if not is_local_host(host, resolve=True) and not session.settings.postgres.allow_remote:
+                config_error(
+                    f"the fixture {fixture_name!r} points at {host}, which is not this machine",
+                    "pass --xaio-allow-remote (it only ever drops the xaio_* databases it created), "
+                    "or use a local server",
+                )
+            server = PostgresServer(
+                host=host,
+                port=int(executor.port),
+                user=str(executor.user),
+                password=getattr(executor, "password", None) or None,
+                version=str(executor.version),
+                provider=f"pytest-postgresql:{fixture_name}",
+            )
+            return session.adopt(server)
+
+    return fixture

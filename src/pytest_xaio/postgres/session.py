@@ -52,6 +52,18 @@ class PostgresSession:
             self._server = start_postgres(self.settings, self._runtime.exit_stack)
         return self._server
 
+    def adopt(self, server: PostgresServer) -> PostgresServer:
+        """Use a server someone else runs (a pytest-postgresql process fixture) instead of starting one."""
+        if self._server is not None and (self._server.host, self._server.port) != (server.host, server.port):
+            config_error(
+                f"{server.provider} was handed to pytest-xaio after it had already started "
+                f"{self._server.provider} on {self._server.host}:{self._server.port}",
+                "set xaio_postgres = none until the fixture runs, or don't import the app in conftest.py at "
+                "module level (the app is loaded after the server is known)",
+            )
+        self._server = server
+        return server
+
     def server_if_started(self) -> PostgresServer | None:
         """The server if something already asked for it (never starts one)."""
         return self._server
