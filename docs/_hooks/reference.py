@@ -64,8 +64,6 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return markdown
 
 
-
-
 def _template(node: Any) -> str:
     """A message's text with its {placeholders} shown as ‹…›."""
     import ast
