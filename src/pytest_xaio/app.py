@@ -26,6 +26,7 @@ __all__ = [
     "ASGIApp",
     "AppSession",
     "app_loop_transport",
+    "default_base_url",
     "lifespan",
     "load_app",
     "loaded_apps",
@@ -125,6 +126,22 @@ def _export_public_key(config: pytest.Config) -> None:
         exported_env(config).set(name, keys.public_key_pem)
 
 
+def default_base_url(app: Any) -> str:
+    """``http://testserver``, unless the app's ``TrustedHostMiddleware`` would refuse that host: then
+    the first host it allows (``*.example.com`` gives ``test.example.com``)."""
+    for middleware in getattr(app, "user_middleware", None) or ():
+        if getattr(getattr(middleware, "cls", None), "__name__", "") != "TrustedHostMiddleware":
+            continue
+        kwargs = dict(getattr(middleware, "kwargs", None) or getattr(middleware, "options", None) or {})
+        args = tuple(getattr(middleware, "args", ()) or ())
+        hosts = list(kwargs.get("allowed_hosts", args[0] if args else None) or ["*"])
+        if "*" in hosts or "testserver" in hosts:
+            return _BASE_URL
+        first = str(hosts[0])
+        return "http://" + ("test" + first[1:] if first.startswith("*.") else first)
+    return _BASE_URL
+
+
 # --- clients with the app's lifespan running (the fixtures in client.py and the matrix use these) ------
 @contextmanager
 def open_client(
@@ -132,15 +149,17 @@ def open_client(
     *,
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
-    base_url: str = _BASE_URL,
+    base_url: str | None = None,
     loop: AppLoop | None = None,
 ) -> Iterator[TestClient]:
     """A ``TestClient`` for ``app`` with its lifespan running (startup on enter, shutdown on exit).
 
     With ``loop`` (the session's :class:`~pytest_xaio.loop.AppLoop`) the lifespan and every request
     run on that loop instead of a new one per client, so loop-bound objects the app keeps between
-    tests (a module-level async engine's pool) stay usable.
+    tests (a module-level async engine's pool) stay usable. ``base_url`` defaults to
+    :func:`default_base_url` (``http://testserver``, or a host the app's ``TrustedHostMiddleware`` allows).
     """
+    base_url = base_url or default_base_url(app)
     try:
         from starlette.testclient import TestClient
     except ImportError:
@@ -171,7 +190,7 @@ async def open_async_client(
     *,
     headers: Mapping[str, str] | None = None,
     raise_server_exceptions: bool = True,
-    base_url: str = _BASE_URL,
+    base_url: str | None = None,
     loop: AppLoop | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An ``AsyncClient`` (httpx2 when installed, else httpx: the library Starlette's TestClient uses)
@@ -183,6 +202,7 @@ async def open_async_client(
     from pytest_xaio.httplib import http_library
 
     library = http_library("xaio_async_client")
+    base_url = base_url or default_base_url(app)
     if loop is None:
         async with lifespan(app) as state:
             transport = library.ASGITransport(app=_with_state(app, state), raise_app_exceptions=raise_server_exceptions)

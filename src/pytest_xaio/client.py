@@ -91,7 +91,16 @@ def _session_override(request: pytest.FixtureRequest, dependency: Any, database:
     """What replaces the app's dependency: a sync session in the test's transaction, or for an async
     generator dependency the app's async session on the test's async connection (postgres/aio.py)."""
     if not inspect.isasyncgenfunction(inspect.unwrap(dependency)):
-        return database.session_dependency()
+        # the class the app's dependency yields (sqlmodel.Session, its sessionmaker's class and options)
+        from pytest_xaio.postgres.session_class import session_override
+
+        with exit_on_config_error():
+            return session_override(
+                database,
+                dependency,
+                get_settings(request.config).postgres.db_session_class,
+                rootdir=str(request.config.rootpath),
+            )
     from pytest_xaio.postgres.aio import async_spec, session_dependency
 
     spec = async_spec(request)
@@ -243,7 +252,12 @@ async def _open_async_client(
     with exit_on_config_error():
         headers = xaio_token.headers()
     with override_db_dependency(request, xaio_app):
-        async with open_async_client(xaio_app, headers=headers, loop=app_loop(request.config)) as client:
+        async with open_async_client(
+            xaio_app,
+            headers=headers,
+            loop=app_loop(request.config),
+            base_url=get_settings(request.config).app.base_url,
+        ) as client:
             setattr(client, "xaio_user", xaio_token.user)  # noqa: B010 (read as client.xaio_user)
             yield client
 
@@ -326,7 +340,11 @@ def _sync_client(
     with (
         override_db_dependency(request, app),
         open_client(
-            app, headers=headers, raise_server_exceptions=raise_server_exceptions, loop=app_loop(request.config)
+            app,
+            headers=headers,
+            raise_server_exceptions=raise_server_exceptions,
+            loop=app_loop(request.config),
+            base_url=get_settings(request.config).app.base_url,
         ) as client,
     ):
         setattr(client, "xaio_user", token.user if token is not None else None)  # noqa: B010
@@ -376,6 +394,7 @@ def client_fixture(
                 headers=all_headers,
                 raise_server_exceptions=raise_server_exceptions,
                 loop=app_loop(request.config),
+                base_url=get_settings(request.config).app.base_url,
             ) as client:
                 setattr(client, "xaio_user", token.user if token is not None else None)  # noqa: B010
                 yield client

@@ -119,6 +119,18 @@ OPTIONS: tuple[Option, ...] = (
         "lines",
         (),
     ),
+    Option(
+        "allow_databases",
+        "postgres",
+        "Databases the connection guard lets tests reach besides the plugin's own: lines of names or URLs.",
+        "lines",
+        (),
+    ),
+    Option(
+        "db_session_class",
+        "postgres",
+        "Session class the xaio_db_dependency override yields (module:Class; default: detected from the dependency).",
+    ),
     Option("project", "postgres", "Name used in the databases the plugin creates (default: the rootdir's name)."),
     Option("cache_dir", "postgres", "Where the embedded cluster and other caches live.", "path"),
     # --- redis ----------------------------------------------------------------------------------
@@ -133,6 +145,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("redis_url", "redis", "Use this Redis server (the plugin only flushes logical DBs it owns)."),
     # --- app ------------------------------------------------------------------------------------
     Option("app", "app", "The FastAPI app under test: package.module:app or package.module:create_app()."),
+    Option(
+        "base_url",
+        "app",
+        "Base URL of the test clients (default http://testserver, or an allowed host of TrustedHostMiddleware).",
+    ),
     # --- auth -----------------------------------------------------------------------------------
     Option("jwt_secret", "auth", "Secret used to sign HS* test tokens."),
     Option("jwt_secret_from", "auth", "Read the JWT secret from the app, e.g. app.core.config:settings.SECRET_KEY."),
@@ -223,6 +240,8 @@ class PostgresSettings:
     reuse_db: bool = True
     db_dependency: str | None = None
     env: tuple[str, ...] = ()
+    allow_databases: tuple[str, ...] = ()
+    db_session_class: str | None = None
     project: str | None = None
     cache_dir: str | None = None
 
@@ -236,6 +255,7 @@ class RedisSettings:
 @dataclass(frozen=True)
 class AppSettings:
     app: str | None = None
+    base_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -338,11 +358,15 @@ class XaioSettings:
         return cls(rootdir=rootdir, worker=worker, **sections)
 
     @classmethod
-    def from_pytest(cls, config: pytest.Config, environ: Mapping[str, str] | None = None) -> XaioSettings:
+    def from_pytest(
+        cls, config: pytest.Config, environ: Mapping[str, str] | None = None, options: Any = None
+    ) -> XaioSettings:
+        """``options``: the early argparse namespace, before ``config.option`` is filled in
+        (``pytest_load_initial_conftests`` runs then)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for opt in OPTIONS:
-            value = _read(config, opt, env)
+            value = _read(config, opt, env, options)
             if value is not None:
                 values[opt.name] = value
         return cls.from_values(values, rootdir=str(config.rootpath), worker=worker_id(config))
@@ -386,10 +410,12 @@ def configured_names(config: pytest.Config, environ: Mapping[str, str] | None = 
     return [opt.name for opt in OPTIONS if _read(config, opt, env) is not None]
 
 
-def _read(config: pytest.Config, opt: Option, env: Mapping[str, str]) -> Any:
+def _read(config: pytest.Config, opt: Option, env: Mapping[str, str], options: Any = None) -> Any:
     """Option > env > ini; an explicit empty or zero on the command line still wins."""
     if opt.cli:
-        cli_value = config.getoption(opt.dest, default=None)
+        cli_value = (
+            getattr(options, opt.dest, None) if options is not None else config.getoption(opt.dest, default=None)
+        )
         if cli_value is not None:
             return _coerce(opt, cli_value, f"{opt.cli_flag}")
     if opt.env and opt.env_name in env:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 
 import pytest
 
 from pytest_xaio import hooks, markers, reporting
-from pytest_xaio.config import OPTIONS, get_settings, ini_type, settings_key
+from pytest_xaio.config import OPTIONS, XaioSettings, get_settings, ini_type, settings_key
 from pytest_xaio.runtime import XaioRuntime, get_runtime, runtime_key
 
 # Each concern's fixtures and hooks are a plugin of their own (fixtures and the hooks it needs); listing them here means
@@ -55,16 +56,64 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    markers.register_markers(config)
-    settings = get_settings(config)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """Export the test environment before any conftest.py (and the app it may import) is loaded.
+
+    Only for a run that tests an app (xaio_app, xaio_db_dependency or xaio_env), in each xdist worker
+    rather than the controller, and never for --help, --version or --collect-only.
+    """
+    options = early_config.known_args_namespace
+    if any(getattr(options, name, False) for name in ("help", "version", "collectonly")):
+        return
+    if not os.environ.get("PYTEST_XDIST_WORKER") and (
+        getattr(options, "numprocesses", None) or getattr(options, "dist", "no") not in ("no", None)
+    ):
+        return  # the xdist controller runs no tests; its workers export their own databases
+    from pytest_xaio.postgres.guard_policy import guard_wanted
+
+    settings = XaioSettings.from_pytest(early_config, options=options)
+    if not guard_wanted(settings):
+        return
+    from pytest_xaio.app import prepare_env
+
+    _start_runtime(early_config, settings)
+    try:
+        prepare_env(early_config)
+    except pytest.UsageError:
+        if not os.environ.get("PYTEST_XDIST_WORKER"):
+            raise
+        # In an xdist worker the same error comes back when the session starts, where it is relayed
+        # to the controller and reported once (an error while the worker boots would read as a crash).
+
+
+def _start_runtime(config: pytest.Config, settings: XaioSettings) -> XaioRuntime:
     config.stash[settings_key] = settings
     runtime = XaioRuntime(config, settings)
     config.stash[runtime_key] = runtime
     config.add_cleanup(runtime.close)
+    return runtime
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register_markers(config)
+    if runtime_key not in config.stash:  # not started early by pytest_load_initial_conftests
+        _start_runtime(config, get_settings(config))
     from pytest_xaio.errors import ConfigErrorRelay
 
     config.pluginmanager.register(ConfigErrorRelay(config), "xaio-config-error-relay")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A refused connection fails the test even when the app caught the error and answered 500."""
+    from pytest_xaio.postgres.session import postgres_session
+
+    guard = postgres_session(item.config).guard
+    before = len(guard.refused) if guard is not None else 0
+    yield
+    if guard is not None and len(guard.refused) > before:
+        pytest.fail(guard.refused[before], pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -38,7 +38,8 @@ def resolve_object(spec: str, *, setting: str = "setting", rootdir: str | None =
     module = _import(module_name, spec, setting, rootdir)
     obj: Any = module
     walked = module_name
-    for part in path.split("."):
+    for step in path.split("."):
+        part, step_call = (step[:-2], True) if step.endswith("()") else (step, False)
         if hasattr(obj, part):
             obj = getattr(obj, part)
         elif _is_mapping(obj) and part in obj:
@@ -49,7 +50,15 @@ def resolve_object(spec: str, *, setting: str = "setting", rootdir: str | None =
                 f"{setting} {spec!r}: {walked!r} has no attribute {part!r}",
                 f"check the name after the colon{hint}",
             )
-        walked = f"{walked}:{part}" if walked == module_name else f"{walked}.{part}"
+        if step_call:  # a getter on the way, e.g. app.core.config:get_settings().security.secret
+            try:
+                obj = obj()
+            except Exception as exc:
+                config_error(
+                    f"{setting} {spec!r}: calling {part}() raised {_describe(exc)}",
+                    "fix the error in that function (it is called with no arguments)",
+                )
+        walked = f"{walked}:{step}" if walked == module_name else f"{walked}.{step}"
     if call:
         try:
             obj = obj()

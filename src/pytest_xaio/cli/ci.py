@@ -198,6 +198,23 @@ def _settings(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     }
 
 
+def git_root(folder: Path) -> Path | None:
+    """The repository folder holding ``folder`` (where GitHub reads ``.github/workflows``), if any."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _in_sub_folder(text: str, sub: str) -> str:
+    """A project in a sub-folder of the repository: every job's steps run there (workflow defaults);
+    the paths given to actions are repository-relative, so they get the folder in front."""
+    text = text.replace("\njobs:\n", f"\ndefaults:\n  run:\n    working-directory: {sub}\n\njobs:\n", 1)
+    for path in ("coverage.xml", "htmlcov/", *_DEPENDENCY_FILES):
+        text = text.replace(f"\n            {path}\n", f"\n            {sub}/{path}\n")
+    return text
+
+
 def render_github(s: dict[str, Any]) -> str:
     pythons = ", ".join(f'"{v}"' for v in s["pythons"])
     cache_paths = "".join(f"\n            {p}" for p in s["cache_paths"])
@@ -339,8 +356,14 @@ def run_ci(args: argparse.Namespace) -> int:
         raise CliError(f"{args.path} is not a folder")
     settings = _settings(args, root)
     text = render_github(settings) if args.platform == "github" else render_gitlab(settings)
-    output = root / (args.output or _OUTPUTS[args.platform])
-    if root not in output.resolve().parents:
+    base = root
+    repo = git_root(root) if args.platform == "github" and not args.output else None
+    if repo is not None and repo != root:
+        # GitHub reads workflows only at the repository's root: write there, run in the project folder.
+        base = repo
+        text = _in_sub_folder(text, root.relative_to(repo).as_posix())
+    output = base / (args.output or _OUTPUTS[args.platform])
+    if base not in output.resolve().parents:
         raise CliError(f"--output {args.output} is outside the project folder")
-    print(f"xaio ci {args.platform}: {write_file(output, text, args.force, root)}")
+    print(f"xaio ci {args.platform}: {write_file(output, text, args.force, base)}")
     return 0

@@ -147,6 +147,8 @@ class Expectations:
                         return by_key[key]
         if kind == "robustness":
             return self.by_key.get(name, self.by_key.get(kind, BELOW_500))
+        if name == "missing-auth" and name not in self.by_key and route.missing_auth_status is not None:
+            return (route.missing_auth_status,)  # the security class answers before the app's own check
         if kind == "success":
             base = self.by_key.get(name, self.by_key.get(kind, (route.status,)))
             family = frozenset(c for c in route.declared if 200 <= c < 400)

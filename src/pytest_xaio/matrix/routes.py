@@ -82,6 +82,7 @@ class RouteInfo:
     admin: bool = False  # a dependency in xaio_admin_dependencies guards it
     declared: tuple[int, ...] = ()  # statuses of FastAPI's responses= for the route
     response: ResponseSpec = field(default_factory=ResponseSpec, compare=False)
+    missing_auth_status: int | None = None  # what the route's FastAPI security class answers without credentials
 
     @property
     def key(self) -> str:
@@ -165,6 +166,7 @@ def read_routes(
                     admin=admin,
                     declared=declared,
                     response=spec,
+                    missing_auth_status=_missing_auth_status(route.dependant) if auth else None,
                 )
             )
     return routes
@@ -341,6 +343,37 @@ def _auth(dependant: Any, extra: set[int]) -> tuple[str | None, ApiKey | None]:
         if kind in kinds:
             return kind, api_key if kind == "apikey" else None
     return None, None
+
+
+def _missing_auth_status(dependant: Any) -> int | None:
+    """The status the route's first FastAPI security class raises for a request without credentials.
+
+    ``OAuth2PasswordBearer`` answers 401 even in an app whose own token check raises 403, and
+    ``HTTPBearer``'s answer changed between FastAPI versions: asking the class itself is exact. The
+    security classes' ``__call__`` awaits nothing, so one ``send`` runs it to the end.
+    """
+    from fastapi.security.base import SecurityBase
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    for current in _walk(dependant):
+        call = _unwrap(current.call) if current.call is not None else None
+        if not isinstance(call, SecurityBase):
+            continue
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+        try:
+            result = call(Request(scope))  # type: ignore[operator]  # every security class is callable
+            if inspect.iscoroutine(result):
+                try:
+                    result.send(None)
+                finally:
+                    result.close()
+        except HTTPException as exc:
+            return int(exc.status_code)
+        except Exception:
+            return None
+        return None
+    return None
 
 
 def _unwrap(call: Any) -> Any:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +21,7 @@ __all__ = [
     "HISTORY_TABLE",
     "UNDO_FILE",
     "VERSIONED_FILE",
+    "ConnectedElsewhereError",
     "MigrationError",
     "MigrationSource",
     "SqlMigration",
@@ -82,6 +81,7 @@ class MigrationSource:
     path: Path | None = None
     schema_sql: Path | None = None
     sql: tuple[SqlMigration, ...] = field(default=())
+    env_lines: tuple[str, ...] = field(default=(), compare=False)  # xaio_env, for the Alembic child
 
     def files(self) -> list[Path]:
         found: list[Path] = []
@@ -101,6 +101,8 @@ class MigrationSource:
 
     def digest(self) -> str:
         h = hashlib.sha256(f"{self.kind}\n".encode())
+        if self.kind == "alembic":  # env.py may build its URL from these: another mapping, another build
+            h.update("\n".join(self.env_lines).encode() + b"\0")
         root = self.path.parent if self.path else Path(".")
         for path in self.files():
             try:
@@ -110,7 +112,8 @@ class MigrationSource:
             h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
         return h.hexdigest()
 
-    def apply_to_head(self, url: str) -> None:
+    def apply_to_head(self, url: str) -> list[str]:
+        """Build the schema; returns the URLs Alembic's env.py connected to (empty for SQL files)."""
         if self.schema_sql is not None:
             apply_sql_file(url, self.schema_sql)
         if self.kind == "sql":
@@ -118,7 +121,8 @@ class MigrationSource:
             for m in self.sql:
                 apply_sql_file(url, m.path, record=m)
         elif self.kind == "alembic":
-            alembic_upgrade(self, url, "head")
+            return alembic_upgrade(self, url, "head")
+        return []
 
 
 def discover(settings: XaioSettings) -> MigrationSource:
@@ -133,10 +137,11 @@ def discover(settings: XaioSettings) -> MigrationSource:
     if not raw:
         return MigrationSource("none", schema_sql=schema_path)
     path = Path(settings.resolve_path(raw))
+    lines = tuple(settings.postgres.env)
     if path.is_file() and path.suffix == ".ini":
-        return MigrationSource("alembic", path=path, schema_sql=schema_path)
+        return MigrationSource("alembic", path=path, schema_sql=schema_path, env_lines=lines)
     if path.is_dir() and (path / "alembic.ini").is_file():
-        return MigrationSource("alembic", path=path / "alembic.ini", schema_sql=schema_path)
+        return MigrationSource("alembic", path=path / "alembic.ini", schema_sql=schema_path, env_lines=lines)
     if path.is_dir():
         migrations = read_sql_dir(path)
         if not migrations:
@@ -309,28 +314,9 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def alembic_script_dir(ini: Path) -> Path:
-    import configparser
+    from pytest_xaio.migrations.alembic_child import script_dir
 
-    parser = configparser.ConfigParser()
-    parser.read(ini)
-    location = parser.get("alembic", "script_location", fallback="alembic", raw=True)
-    location = location.replace("%(here)s", str(ini.parent))
-    path = Path(location)
-    return path if path.is_absolute() else ini.parent / path
-
-
-@contextmanager
-def _database_url_env(url: str) -> Iterator[None]:
-    # Many env.py files read the URL from DATABASE_URL rather than alembic.ini; point both at the target.
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = old
+    return script_dir(ini)
 
 
 def alembic_config(source: MigrationSource, url: str) -> Any:
@@ -348,26 +334,41 @@ def alembic_config(source: MigrationSource, url: str) -> Any:
     return cfg
 
 
-def alembic_upgrade(source: MigrationSource, url: str, revision: str) -> None:
-    _alembic("upgrade", source, url, revision)
+def alembic_upgrade(source: MigrationSource, url: str, revision: str) -> list[str]:
+    """Upgrade to ``revision``; returns the URLs env.py connected to."""
+    return _alembic("upgrade", source, url, revision)
 
 
 def alembic_downgrade(source: MigrationSource, url: str, revision: str) -> None:
     _alembic("downgrade", source, url, revision)
 
 
-def _alembic(command_name: str, source: MigrationSource, url: str, revision: str) -> None:
-    from alembic import command
+class ConnectedElsewhereError(MigrationError):
+    """env.py aimed at another database than the one being migrated (the guard stopped it)."""
 
-    from pytest_xaio.logs import quiet_logging
+    def __init__(self, path: Path | str, attempted: str, target: str) -> None:
+        self.attempted = attempted
+        self.target = target
+        super().__init__(path, None, f"env.py tried to connect to {attempted} instead of {target}")
 
-    cfg = alembic_config(source, url)
-    # env.py's fileConfig would print alembic's INFO lines into pytest's output and mute app loggers.
-    with _database_url_env(sqlalchemy_url(url)), quiet_logging():
-        try:
-            getattr(command, command_name)(cfg, revision)
-        except Exception as exc:
-            raise MigrationError(source.path or "alembic", None, _alembic_message(exc)) from exc
+
+def _alembic(command_name: str, source: MigrationSource, url: str, revision: str) -> list[str]:
+    """Run the command in a fresh interpreter, as ``alembic`` from a shell does (see alembic_child)."""
+    import sys
+
+    from pytest_xaio.migrations import alembic_child
+    from pytest_xaio.postgres.environment import database_env
+
+    assert source.path is not None
+    paths = [p for p in sys.path if p and os.path.isdir(p) and not p.startswith((sys.prefix, sys.base_prefix))]
+    try:
+        return alembic_child.run_alembic(
+            source.path, command_name, revision, url, env=database_env(url, source.env_lines), pythonpath=paths
+        )
+    except alembic_child.ConnectedElsewhereError as exc:
+        raise ConnectedElsewhereError(source.path, exc.attempted, exc.target) from None
+    except alembic_child.AlembicChildError as exc:
+        raise MigrationError(source.path, None, str(exc)) from None
 
 
 def _script_directory(source: MigrationSource) -> Any:
@@ -402,17 +403,3 @@ def alembic_current(url: str) -> str | None:
             return None
         rows = conn.execute("SELECT version_num FROM alembic_version ORDER BY 1").fetchall()
     return ",".join(str(r[0]) for r in rows) or None
-
-
-def _alembic_message(exc: BaseException) -> str:
-    # Name the revision file from the traceback: the user's own migration, not alembic internals.
-    tb = exc.__traceback__
-    where = ""
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if "/versions/" in filename.replace(os.sep, "/"):
-            where = f" (in {filename}:{tb.tb_lineno})"
-        tb = tb.tb_next
-    orig = getattr(exc, "orig", None)
-    message = _pg_message(orig) if orig is not None else str(exc).strip().splitlines()[0]
-    return f"{type(exc).__name__}: {message}{where}"

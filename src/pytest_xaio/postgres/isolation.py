@@ -88,14 +88,16 @@ class TestDatabase:
             self._sa_connection.begin()
         return self._sa_connection
 
-    def session(self, **kwargs: Any) -> Any:
-        """A SQLAlchemy ``Session`` that sees the test's rows; its commits only release a savepoint."""
+    def session(self, session_class: type | None = None, **kwargs: Any) -> Any:
+        """A SQLAlchemy ``Session`` (or ``session_class``, e.g. ``sqlmodel.Session``) that sees the test's
+        rows; its commits only release a savepoint."""
         from sqlalchemy.orm import Session
 
+        cls: Any = session_class or Session
         if self.isolation == "transaction":
-            kwargs.setdefault("join_transaction_mode", "create_savepoint")
-            return Session(bind=self.sqlalchemy_connection(), **kwargs)
-        return Session(bind=self._own_engine(), **kwargs)
+            kwargs["join_transaction_mode"] = "create_savepoint"
+            return cls(bind=self.sqlalchemy_connection(), **kwargs)
+        return cls(bind=self._own_engine(), **kwargs)
 
     def session_dependency(self, **kwargs: Any) -> Callable[[], Iterator[Any]]:
         """A FastAPI dependency to put in ``app.dependency_overrides[get_db]``."""

@@ -17,6 +17,7 @@ from pytest_xaio.runtime import XaioRuntime, session_object
 
 if TYPE_CHECKING:
     from pytest_xaio.postgres import PostgresServer
+    from pytest_xaio.postgres.connection_guard import ConnectionGuard
     from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
     from pytest_xaio.postgres.isolation import WorkerDatabases
     from pytest_xaio.postgres.template import Template
@@ -35,6 +36,7 @@ class PostgresSession:
         self._template: Template | None = None
         self._worker_db: OwnedDatabase | None = None
         self._workers: dict[tuple[str | None, str | None], WorkerDatabases] = {}
+        self.guard: ConnectionGuard | None = None  # the connection guard, once the server runs
 
     @property
     def enabled(self) -> bool:
@@ -50,6 +52,11 @@ class PostgresSession:
             from pytest_xaio.postgres.providers import start_postgres
 
             self._server = start_postgres(self.settings, self._runtime.exit_stack)
+            from pytest_xaio.postgres.guard_policy import install_guard
+
+            self.guard = install_guard(self._server, self.settings)  # only in a run that tests an app
+            if self.guard is not None:
+                self._runtime.exit_stack.callback(self.guard.uninstall)
         return self._server
 
     def adopt(self, server: PostgresServer) -> PostgresServer:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from pytest_xaio.config import XaioSettings
 from pytest_xaio.errors import config_error
-from pytest_xaio.migrations.source import MigrationError, MigrationSource, discover
+from pytest_xaio.migrations.source import ConnectedElsewhereError, MigrationError, MigrationSource, discover
+from pytest_xaio.postgres import redact_url
 from pytest_xaio.postgres.databases import DatabaseOwner
+from pytest_xaio.postgres.extensions import enable_bundled_extensions
 
 __all__ = ["Template", "ensure_template", "template_name"]
 
@@ -42,7 +45,15 @@ def ensure_template(owner: DatabaseOwner, settings: XaioSettings) -> Template:
 
             def build(url: str) -> dict[str, object]:
                 try:
-                    source.apply_to_head(url)
+                    enable_bundled_extensions(owner, unquote(urlsplit(url).path.lstrip("/")))
+                    connected = source.apply_to_head(url)
+                    _verify(source, url, name, connected)
+                except ConnectedElsewhereError as exc:
+                    config_error(
+                        f"the migrations did not run on the test template {name}: env.py tried to connect to "
+                        f"{redact_url(exc.attempted)} (stopped before it connected; that database was not touched)",
+                        _FIX_URL,
+                    )
                 except MigrationError as exc:
                     config_error(
                         f"migration failed: {exc}",
@@ -82,6 +93,33 @@ def _hold_in_use(owner: DatabaseOwner, digest: str) -> None:
     conn = owner.admin()
     conn.execute("SELECT pg_advisory_lock_shared(%s)", (_use_key(digest),))
     owner.keep_open(conn)
+
+
+_FIX_URL = (
+    "build env.py's URL from what the plugin exports for the template: config.get_main_option('sqlalchemy.url'), "
+    "DATABASE_URL and PG*, or map the settings env.py reads with xaio_env lines (e.g. POSTGRES_DB={dbname} or "
+    "DATABASE__DB={dbname}); a .env file is read too, but the exported variables take precedence"
+)
+
+
+def _verify(source: MigrationSource, url: str, name: str, connected: list[str]) -> None:
+    """The migrations claimed success; check the template really holds the schema at head."""
+    if source.kind != "alembic":
+        return
+    from pytest_xaio.migrations.source import alembic_current, alembic_heads
+
+    heads = sorted(alembic_heads(source))
+    current = alembic_current(url)
+    at = sorted(current.split(",")) if current else []
+    if at == heads:
+        return
+    where = ", ".join(sorted({redact_url(u) for u in connected})) or "no database the plugin could see"
+    state = "has no alembic_version table" if current is None else f"is at {current}, not at head {','.join(heads)}"
+    config_error(
+        f"the migrations finished, but the template database {name} {state}: they ran somewhere else "
+        f"(env.py connected to: {where})",
+        _FIX_URL,
+    )
 
 
 def _drop_outdated(owner: DatabaseOwner, keep: str) -> None:

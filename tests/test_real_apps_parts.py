@@ -1,0 +1,277 @@
+"""The parts issue 12 added, one bad case each: extensions on the embedded server, the session class
+of the override, the client host, the missing-auth expectation, the early environment, PyJWT floors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sys
+import uuid
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_xaio.app import default_base_url
+from pytest_xaio.postgres.connection_guard import resolve_target
+from pytest_xaio.postgres.session_class import detect_session
+
+EXPECTED_V3 = str(uuid.uuid3(uuid.NAMESPACE_DNS, "example.com"))
+EXPECTED_SHA256 = hashlib.sha256(b"abc").hexdigest()
+EXPECTED_HMAC = hmac.new(b"key", b"data", "sha256").hexdigest()
+EXPECTED_HMAC512 = hmac.new(b"k" * 200, b"data", "sha512").hexdigest()
+
+
+def test_uuid_ossp_and_pgcrypto_on_the_embedded_server(pytester: pytest.Pytester) -> None:
+    """The wheel ships neither; migrations that create them run, and the common functions answer right."""
+    pytester.makeini("[pytest]\nxaio_migrations = migrations\n")
+    pytester.mkdir("migrations")
+    pytester.path.joinpath("migrations", "V001__extensions.sql").write_text(
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";\nCREATE EXTENSION IF NOT EXISTS pgcrypto;\n'
+        "CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), token bytea DEFAULT gen_random_bytes(16));\n"
+    )
+    pytester.makepyfile(
+        f"""
+        import uuid
+
+        def test_functions(xaio_db, xaio_postgres):
+            assert xaio_postgres.provider == "embedded"
+            one = lambda q: xaio_db.execute(q).fetchone()[0]
+            assert one("SELECT uuid_generate_v3(uuid_ns_dns(), 'example.com')::text") == "{EXPECTED_V3}"
+            assert uuid.UUID(str(one("SELECT uuid_generate_v4()"))).version == 4
+            v1 = uuid.UUID(str(one("SELECT uuid_generate_v1()")))
+            assert v1.version == 1 and v1.variant == uuid.RFC_4122
+            assert one("SELECT uuid_nil()::text") == "00000000-0000-0000-0000-000000000000"
+            assert one("SELECT encode(digest('abc', 'sha256'), 'hex')") == "{EXPECTED_SHA256}"
+            assert one("SELECT encode(hmac('data', 'key', 'sha256'), 'hex')") == "{EXPECTED_HMAC}"
+            assert one("SELECT encode(hmac('data', repeat('k', 200), 'sha512'), 'hex')") == "{EXPECTED_HMAC512}"
+            assert one("SELECT length(gen_random_bytes(40))") == 40
+            xaio_db.execute("INSERT INTO t DEFAULT VALUES")
+            assert one("SELECT length(token) FROM t") == 16
+            assert one("SELECT gen_random_uuid() IS NOT NULL")
+
+        def test_sha1_says_what_to_do(xaio_db):
+            import psycopg, pytest
+            with pytest.raises(psycopg.Error, match="not supported by the pytest-xaio stand-in for pgcrypto"):
+                xaio_db.execute("SELECT digest('abc', 'sha1')")
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+# --- the session class the override yields -----------------------------------------------------------
+def test_sqlmodel_session_is_detected_from_the_dependency_body() -> None:
+    from sqlmodel import Session
+
+    engine = object()
+
+    def get_db() -> Iterator[Any]:
+        with Session(engine) as session:  # type: ignore[call-overload]
+            yield session
+
+    spec = detect_session(get_db)
+    assert spec.session_class is Session
+    assert not spec.is_async
+
+
+def test_sessionmaker_class_and_options_are_used() -> None:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    class AppSession(Session):
+        pass
+
+    SessionLocal = sessionmaker(class_=AppSession, autoflush=False, expire_on_commit=False)
+
+    def get_db() -> Iterator[Any]:
+        db = SessionLocal()
+        try:
+            yield db
+        finally:
+            db.close()
+
+    spec = detect_session(get_db)
+    assert spec.session_class is not None
+    assert issubclass(spec.session_class, AppSession)  # sessionmaker subclasses class_
+    assert spec.options == {"autoflush": False, "expire_on_commit": False}
+
+
+def test_async_dependency_is_told_apart() -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async def get_session() -> Any:
+        yield None
+
+    get_session.__annotations__["return"] = "AsyncIterator[AsyncSession]"
+    spec = detect_session(get_session)
+    assert spec.is_async
+    assert spec.session_class in (None, AsyncSession)
+
+
+def test_db_session_class_setting_must_name_a_session() -> None:
+    def get_db() -> Iterator[Any]:
+        yield None
+
+    with pytest.raises(pytest.UsageError, match=r"xaio_db_session_class 'os:path' is .*not a subclass of"):
+        detect_session(get_db, named="os:path")
+
+
+# --- client host ----------------------------------------------------------------------------------------
+def test_trusted_host_middleware_picks_an_allowed_host() -> None:
+    from fastapi import FastAPI
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    plain = FastAPI()
+    assert default_base_url(plain) == "http://testserver"
+    strict = FastAPI()
+    strict.add_middleware(TrustedHostMiddleware, allowed_hosts=["*.example.com", "example.com"])
+    assert default_base_url(strict) == "http://test.example.com"
+    star = FastAPI()
+    star.add_middleware(TrustedHostMiddleware, allowed_hosts=["*"])
+    assert default_base_url(star) == "http://testserver"
+
+
+def test_base_url_setting_reaches_the_clients(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        app="""
+        from fastapi import FastAPI, Request
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app = FastAPI()
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.local", "127.0.0.1"])
+
+        @app.get("/host")
+        def host(request: Request):
+            return {"host": request.url.hostname}
+        """,
+        test_host="""
+        def test_host(xaio_anon_client):
+            assert xaio_anon_client.get("/host").json() == {"host": "api.local"}
+        """,
+    )
+    pytester.makeini("[pytest]\npythonpath = .\nxaio_app = app:app\nxaio_postgres = none\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makepyfile(
+        test_host="""
+        def test_host(xaio_anon_client):
+            assert xaio_anon_client.get("/host").json() == {"host": "127.0.0.1"}
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider", "--xaio-base-url=http://127.0.0.1").assert_outcomes(passed=1)
+
+
+# --- missing-auth follows the security class -------------------------------------------------------------
+def test_missing_auth_expectation_comes_from_the_security_class() -> None:
+    from fastapi import Depends, FastAPI
+    from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+    from pytest_xaio.matrix.cases import Expectations
+    from pytest_xaio.matrix.routes import read_routes
+
+    app = FastAPI()
+    oauth2 = OAuth2PasswordBearer(tokenUrl="/token")
+
+    @app.get("/me")
+    def me(token: str = Depends(oauth2)) -> dict[str, str]:
+        return {"token": token}
+
+    routes = read_routes(app)
+    route = next(r for r in routes if r.path == "/me")
+    assert route.missing_auth_status == 401
+    only_403 = Expectations.from_settings(422, ["unauthenticated = 403"])
+    assert only_403.expected("missing-auth", route) == (401,)
+    assert only_403.expected("expired-token", route) == (403,)
+    explicit = Expectations.from_settings(422, ["missing-auth = 403"])
+    assert explicit.expected("missing-auth", route) == (403,)
+    assert APIKeyHeader  # imported to show the kinds that have a class of their own answer
+
+
+# --- the environment before the conftests ------------------------------------------------------------------
+def test_help_starts_nothing(pytester: pytest.Pytester) -> None:
+    """--help (and --version, --collect-only) must not start a server or build a template."""
+    pytester.makeini(
+        "[pytest]\nxaio_app = app:app\nxaio_postgres = url\nxaio_postgres_url = postgresql://nobody@127.0.0.1:1/none\n"
+    )
+    pytester.makeconftest("import os\nSEEN = os.environ.get('DATABASE_URL')\n")
+    for flag in ("--help", "--version", "--collect-only"):
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", flag)
+        assert result.ret in (0, 5), result.stderr.str()
+        assert "could not connect" not in result.stderr.str() + result.stdout.str()
+
+
+def test_conftest_importing_the_app_sees_the_test_database(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        settings="""
+        import os
+        DATABASE = os.environ.get("APP_DB", "developer")
+        """
+    )
+    pytester.makeconftest("import settings\nIMPORTED = settings.DATABASE\n")
+    pytester.makepyfile(
+        test_env="""
+        import conftest
+
+        def test_seen(xaio_database):
+            assert conftest.IMPORTED == xaio_database.name
+        """
+    )
+    pytester.makeini("[pytest]\npythonpath = .\nxaio_env =\n    APP_DB={dbname}\n")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=1)
+
+
+# --- the guard's view of a connect call ------------------------------------------------------------------
+def test_targets_resolve_as_libpq_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGHOST", "db.internal")
+    monkeypatch.setenv("PGPORT", "6543")
+    monkeypatch.setenv("PGUSER", "app")
+    monkeypatch.delenv("PGDATABASE", raising=False)
+    assert resolve_target("").url == "postgresql://app@db.internal:6543/app"
+    assert resolve_target("postgresql://u:p@[::1]:5/x?sslmode=require").url == "postgresql://u@[::1]:5/x"
+    assert resolve_target("dbname=y host=h").url == "postgresql://app@h:6543/y"
+    assert resolve_target(None, host="a,b", port=1, database="z").url == "postgresql://app@a:1/z"
+
+
+# --- PyJWT floors -------------------------------------------------------------------------------------------
+def test_tokens_mint_with_a_pyjwt_that_has_no_insecure_key_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyJWT 2.8-2.10 have no InsecureKeyLengthWarning; minting must not need it."""
+    import jwt
+
+    from pytest_xaio.auth import TokenFactory
+    from pytest_xaio.config import AuthSettings
+
+    monkeypatch.delattr(jwt, "InsecureKeyLengthWarning", raising=False)
+    factory = TokenFactory(AuthSettings(), secret="short")
+    user = type("U", (), {"id": uuid.UUID("12345678-1234-5678-1234-567812345678")})()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        token = factory.for_user(user)
+        claims = jwt.decode(token, "short", algorithms=["HS256"])
+    assert claims["sub"] == "12345678-1234-5678-1234-567812345678"  # a string, typed from the row's UUID
+
+
+def test_minimum_versions_constraints_match_the_declared_floors() -> None:
+    """constraints/minimum.txt pins every floor pyproject.toml declares (CI installs it)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in ("fastapi", "redis", "stripe", "externals", "migrations", "hypothesis"):
+        declared += project["optional-dependencies"][extra]
+    pins = {}
+    for line in (root / "constraints" / "minimum.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[re.sub(r"[-_.]+", "-", name.lower())] = version
+    for requirement in declared:
+        match = re.match(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?>=([0-9.]+)", requirement)
+        assert match, requirement
+        name = re.sub(r"[-_.]+", "-", match.group(1).lower())
+        assert pins.get(name) == match.group(3), f"{name}: floor {match.group(3)}, pinned {pins.get(name)}"
