@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import shutil
 import sys
 import uuid
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from projects import copy_project, run_generated_tests, xaio
 
 from pytest_xaio.app import default_base_url
 from pytest_xaio.postgres.connection_guard import resolve_target
@@ -252,9 +256,6 @@ def test_tokens_mint_with_a_pyjwt_that_has_no_insecure_key_warning(monkeypatch: 
 
 def test_minimum_versions_constraints_match_the_declared_floors() -> None:
     """constraints/minimum.txt pins every floor pyproject.toml declares (CI installs it)."""
-    import re
-    from pathlib import Path
-
     root = Path(__file__).parent.parent
     if sys.version_info >= (3, 11):
         import tomllib
@@ -275,3 +276,48 @@ def test_minimum_versions_constraints_match_the_declared_floors() -> None:
         assert match, requirement
         name = re.sub(r"[-_.]+", "-", match.group(1).lower())
         assert pins.get(name) == match.group(3), f"{name}: floor {match.group(3)}, pinned {pins.get(name)}"
+
+
+# --- xaio init / xaio ci github on real shapes ----------------------------------------------------------------
+def _without_pytest_config(project: Path) -> None:
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text[: text.index("[tool.pytest.ini_options]")])
+    shutil.rmtree(project / "tests")
+
+
+def test_xaio_init_writes_a_passing_suite_for_the_sqlmodel_shape(tmp_path: Path) -> None:
+    """No pytest config, no tests: init finds the POSTGRES_* settings, the "user" table (UUID key,
+    email, an is_active flag), the 403 for bad tokens and the OAuth2 login form; pytest then passes."""
+    project = copy_project("sqlmodel_app", tmp_path)
+    _without_pytest_config(project)
+    done = xaio("init", str(project))
+    assert done.returncode == 0, done.stderr
+    assert "left out of the endpoint matrix: POST /api/v1/login/access-token" in done.stdout
+    ini = (project / "pyproject.toml").read_text()
+    assert '"POSTGRES_DB={dbname}"' in ini
+    assert 'xaio_expected_status = ["unauthenticated = 403"]' in ini
+    conftest = (project / "tests" / "conftest.py").read_text()
+    assert '"email": f"user-{uuid.uuid4().hex[:12]}@example.com"' in conftest
+    assert '"is_active": True' in conftest
+    run = run_generated_tests(project)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert re.findall(r"(\d+) passed", run.stdout)[-1] != "0"
+
+
+def test_ci_github_from_a_sub_folder_writes_at_the_git_root(tmp_path: Path) -> None:
+    import yaml
+
+    (tmp_path / ".git").mkdir()  # a repository whose backend lives in backend/
+    project = copy_project("minimal_app", tmp_path / "backend")
+    done = xaio("ci", "github", cwd=project)
+    assert done.returncode == 0, done.stderr
+    workflow = tmp_path / ".github" / "workflows" / "test.yml"
+    assert workflow.is_file()
+    assert not (project / ".github").exists()
+    data = yaml.safe_load(workflow.read_text())
+    assert data["defaults"]["run"]["working-directory"] == "backend/minimal_app"
+    steps = data["jobs"]["test"]["steps"]
+    setup = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python"))
+    assert setup["with"]["cache-dependency-path"].split() == ["backend/minimal_app/pyproject.toml"]
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["with"]["path"].split() == ["backend/minimal_app/coverage.xml", "backend/minimal_app/htmlcov/"]

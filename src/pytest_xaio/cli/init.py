@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import re
 import sys
@@ -115,6 +116,12 @@ def run_init(args: argparse.Namespace) -> int:
     webhooks = [route for route in probed.get("public", []) if "webhook" in route.lower()]
     if webhooks:
         notes.append(f"left out of the endpoint matrix: {', '.join(webhooks)} (webhooks need signed payloads)")
+    logins = [route for route in probed.get("public", []) if route.split(" ")[-1] in _token_urls(info)]
+    if logins:
+        notes.append(
+            f"left out of the endpoint matrix: {', '.join(logins)} (the OAuth2 login form needs a real user's "
+            "password; test it by hand)"
+        )
     cases, unread = constraint_cases(info.schema)
     for check in unread:
         notes.append(
@@ -124,7 +131,7 @@ def run_init(args: argparse.Namespace) -> int:
     tests = root / "tests"
     report = [
         write_file(tests / "conftest.py", render_conftest(info, notes), args.force, root),
-        write_file(tests / "test_endpoints.py", render_endpoints(webhooks), args.force, root),
+        write_file(tests / "test_endpoints.py", render_endpoints(webhooks + logins), args.force, root),
     ]
     migrations = render_migrations(info)
     if migrations is None:
@@ -194,6 +201,12 @@ def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None, n
         ini["xaio_migrations"] = info.migrations
     if info.db_dependency:
         ini["xaio_db_dependency"] = info.db_dependency
+        if _is_async_def(info, info.db_dependency):
+            ini["xaio_isolation"] = "truncate"
+            notes.append(
+                f"{info.db_dependency} is async: xaio_isolation = truncate, so the app's async sessions see "
+                "and keep what they commit until the test ends"
+            )
     else:
         notes.append(
             "no DB session dependency (get_db, get_session ...) found: set xaio_db_dependency so the "
@@ -214,6 +227,12 @@ def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None, n
             "no database URL setting (DATABASE_URL, SQLALCHEMY_DATABASE_URI, POSTGRES_* ...) found: "
             "add the app's own names to xaio_env, e.g. MY_DB_URL={url}"
         )
+    if _refuses_bad_tokens_with_403(info):
+        ini["xaio_expected_status"] = ["unauthenticated = 403"]
+        notes.append(
+            "the app's token check raises 403: xaio_expected_status has unauthenticated = 403 (a missing "
+            "header still gets what the FastAPI security class answers)"
+        )
     if public:
         ini["xaio_public_routes"] = public
         notes.append(
@@ -225,6 +244,49 @@ def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None, n
     if info.package and not _installed(info.package, info.root):
         ini["pythonpath"] = [info.import_root]
     return ini
+
+
+def _sources(info: ProjectInfo) -> list[Path]:
+    base = info.root / info.import_root / (info.package or "")
+    return [p for p in sorted(base.rglob("*.py")) if not {"tests", "versions", "__pycache__"} & set(p.parts)]
+
+
+def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return []
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _token_urls(info: ProjectInfo) -> set[str]:
+    """The ``tokenUrl`` of every ``OAuth2PasswordBearer`` in the app's code (its login route)."""
+    found: set[str] = set()
+    for path in _sources(info):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found.update(re.findall(r"tokenUrl\s*=\s*[\"']([^\"']+)[\"']", text))
+    return {url if url.startswith("/") else "/" + url for url in found}
+
+
+def _is_async_def(info: ProjectInfo, spec: str) -> bool:
+    module, _, name = spec.partition(":")
+    path = info.root / info.import_root / Path(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return any(isinstance(f, ast.AsyncFunctionDef) and f.name == name for f in _functions(candidate))
+    return False
+
+
+def _refuses_bad_tokens_with_403(info: ProjectInfo) -> bool:
+    """A function that decodes a token and raises 403 (``HTTP_403_FORBIDDEN``) but never 401."""
+    for path in _sources(info):
+        for func in _functions(path):
+            text = ast.unparse(func)
+            raises_403 = "HTTP_403" in text or "status_code=403" in text
+            raises_401 = "HTTP_401" in text or "status_code=401" in text
+            if "decode(" in text and raises_403 and not raises_401:
+                return True
+    return False
 
 
 def _installed(package: str, root: Path) -> bool:

@@ -16,8 +16,9 @@ from pytest_xaio.cli.schema import Column, Table
 __all__ = ["render_conftest", "render_constraints", "render_endpoints", "render_migrations"]
 
 _HEADER = "Written by `xaio init`; yours to edit."
-_USER_TABLES = ("users", "user", "accounts", "app_users", "auth_users")
-_TEXT = re.compile(r"^(text|citext|varchar|character varying|char|character|string)\b")
+_USER_TABLES = ("users", "user", "accounts", "app_users", "auth_users", "user_account", "user_accounts")
+_TEXT = re.compile(r"^(text|citext|varchar|character varying|char|character|string|autostring)\b")
+_TRUE_FLAGS = re.compile(r"^(is_)?(active|enabled|verified|email_verified|confirmed)$")
 _INT = re.compile(r"^(integer|int|int2|int4|int8|bigint|smallint|numeric|decimal|real|double precision)\b")
 
 
@@ -40,9 +41,9 @@ def _seq(
 def render_endpoints(webhooks: list[str] | None = None) -> str:
     marker = "@pytest.mark.endpoint_matrix"
     if webhooks:
-        # A webhook answers only a correctly signed payload, which a generated body cannot be.
+        # A webhook answers only a correctly signed payload, a login form only a real password.
         marker = (
-            f"# Webhooks need a signed payload: test them with the fakes' signed events.\n"
+            f"# Left out: webhooks need a signed payload, a login form a real user's password.\n"
             f"@pytest.mark.endpoint_matrix(exclude={_seq(webhooks, '', '[', ']', 38)})"
         )
     return f'''"""The endpoint matrix: one case per route and expected status.
@@ -196,8 +197,21 @@ def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
         sql.SQL(", ").join(sql.Placeholder() * len(values)),
     )
     with db.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, list(values.values())).fetchone()
+        {_returned_row(table)}
 '''
+
+
+def _returned_row(table: Table) -> str:
+    """The hook's return: the row, with ``id`` (the token's ``sub``) when the key is ``user_id``-style."""
+    if "id" in table.columns:
+        return "return cur.execute(query, list(values.values())).fetchone()"
+    key = next((c.name for c in table.columns.values() if c.name.endswith("_id") and not c.references), None)
+    if key is None:
+        return "return cur.execute(query, list(values.values())).fetchone()"
+    return (
+        "row = cur.execute(query, list(values.values())).fetchone()\n"
+        f"        return {{**row, \"id\": row[{_lit(key)}]}}  # the token's sub is the user's key"
+    )
 
 
 def _user_value(info: ProjectInfo, table: Table, column: Column, notes: list[str]) -> str | None:
@@ -227,7 +241,7 @@ def _user_value(info: ProjectInfo, table: Table, column: Column, notes: list[str
     if type_.startswith("uuid"):
         return "uuid.uuid4()"
     if type_.startswith("bool"):
-        return "False"
+        return "True" if _TRUE_FLAGS.match(name) else "False"  # an inactive user is refused by most apps
     if _INT.match(type_):
         return "0"
     if type_.startswith(("timestamp", "date")):

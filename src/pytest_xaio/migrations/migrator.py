@@ -69,6 +69,9 @@ class Migrator:
     def _database(self) -> OwnedDatabase:
         if self._db is None:
             self._db = self._owner.create(kind=self._kind)
+            from pytest_xaio.postgres.extensions import enable_bundled_extensions
+
+            enable_bundled_extensions(self._owner, self._db.name)  # uuid-ossp / pgcrypto on embedded
             if self.source.schema_sql is not None:
                 apply_sql_file(self._db.url, self.source.schema_sql)
         return self._db
