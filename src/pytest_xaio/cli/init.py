@@ -201,12 +201,6 @@ def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None, n
         ini["xaio_migrations"] = info.migrations
     if info.db_dependency:
         ini["xaio_db_dependency"] = info.db_dependency
-        if _is_async_def(info, info.db_dependency):
-            ini["xaio_isolation"] = "truncate"
-            notes.append(
-                f"{info.db_dependency} is async: xaio_isolation = truncate, so the app's async sessions see "
-                "and keep what they commit until the test ends"
-            )
     else:
         notes.append(
             "no DB session dependency (get_db, get_session ...) found: set xaio_db_dependency so the "
@@ -266,15 +260,6 @@ def _token_urls(info: ProjectInfo) -> set[str]:
         text = path.read_text(encoding="utf-8", errors="replace")
         found.update(re.findall(r"tokenUrl\s*=\s*[\"']([^\"']+)[\"']", text))
     return {url if url.startswith("/") else "/" + url for url in found}
-
-
-def _is_async_def(info: ProjectInfo, spec: str) -> bool:
-    module, _, name = spec.partition(":")
-    path = info.root / info.import_root / Path(*module.split("."))
-    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
-        if candidate.is_file():
-            return any(isinstance(f, ast.AsyncFunctionDef) and f.name == name for f in _functions(candidate))
-    return False
 
 
 def _refuses_bad_tokens_with_403(info: ProjectInfo) -> bool:
