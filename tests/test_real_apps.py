@@ -71,7 +71,7 @@ def row_counts(url: str) -> dict[str, int]:
                 "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
             ).fetchall()
         ]
-        return {t: conn.execute(f"SELECT count(*) FROM {t}".encode()).fetchone()[0] for t in tables}
+        return {t: (conn.execute(f"SELECT count(*) FROM {t}".encode()).fetchone() or (0,))[0] for t in tables}
 
 
 class DeveloperDatabase:
