@@ -320,4 +320,6 @@ def test_ci_github_from_a_sub_folder_writes_at_the_git_root(tmp_path: Path) -> N
     setup = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python"))
     assert setup["with"]["cache-dependency-path"].split() == ["backend/minimal_app/pyproject.toml"]
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
-    assert upload["with"]["path"].split() == ["backend/minimal_app/coverage.xml", "backend/minimal_app/htmlcov/"]
+    paths = upload["with"]["path"].split()
+    assert "backend/minimal_app/coverage.xml" in paths
+    assert all(path.startswith("backend/minimal_app/") for path in paths), paths

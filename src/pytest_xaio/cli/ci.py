@@ -210,7 +210,7 @@ def _in_sub_folder(text: str, sub: str) -> str:
     """A project in a sub-folder of the repository: every job's steps run there (workflow defaults);
     the paths given to actions are repository-relative, so they get the folder in front."""
     text = text.replace("\njobs:\n", f"\ndefaults:\n  run:\n    working-directory: {sub}\n\njobs:\n", 1)
-    for path in ("coverage.xml", "htmlcov/", *_DEPENDENCY_FILES):
+    for path in ("junit.xml", "coverage.xml", "htmlcov/", *_DEPENDENCY_FILES):
         text = text.replace(f"\n            {path}\n", f"\n            {sub}/{path}\n")
     return text
 
