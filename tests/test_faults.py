@@ -119,10 +119,10 @@ CLONE_POINTS = [3.0, 5.0, 7.0]
 
 
 @pytest.mark.parametrize("delay", COLD_START_POINTS, ids=[f"cold-start-kill-at-{d}s" for d in COLD_START_POINTS])
-def test_kill_during_cold_start_of_the_embedded_server(tmp_path: Path, delay: float) -> None:
+def test_kill_during_cold_start_of_the_embedded_server(tmp_path: Path, delay: float, embedded_cache: Path) -> None:
     path = _project(tmp_path)
     # --opt=value: a bare existing path among the arguments would change pytest's rootdir
-    args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={tmp_path / 'cache'}")
+    args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={embedded_cache}")
     _kill_after(path, delay, *args)
     _assert_recovers(path, *args)
 
@@ -149,8 +149,8 @@ def _cluster_dir(cache: Path) -> Path:
     return found[0]
 
 
-def test_busy_server_used_by_another_session_survives_a_new_session(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_busy_server_used_by_another_session_survives_a_new_session(tmp_path: Path, embedded_cache: Path) -> None:
+    cache = embedded_cache
     args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={cache}")
     first = _project(tmp_path, "warmup")
     assert _run(first, *args).returncode == 0  # initdb once; the server stops at the end
@@ -201,8 +201,8 @@ def test_busy_server_used_by_another_session_survives_a_new_session(tmp_path: Pa
     assert "7 passed" in session_b.stdout
 
 
-def test_decoy_process_named_by_a_stale_pid_file_survives(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_decoy_process_named_by_a_stale_pid_file_survives(tmp_path: Path, embedded_cache: Path) -> None:
+    cache = embedded_cache
     args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={cache}")
     path = _project(tmp_path)
     assert _run(path, *args).returncode == 0
@@ -238,8 +238,8 @@ def test_concurrent_same_name_projects_keep_their_templates(tmp_path: Path) -> N
     assert all("template cached" in out for out in outs), outs
 
 
-def test_postmaster_dying_mid_run_is_said_once_and_the_rest_stop(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_postmaster_dying_mid_run_is_said_once_and_the_rest_stop(tmp_path: Path, embedded_cache: Path) -> None:
+    cache = embedded_cache
     path = tmp_path / "dies"
     path.mkdir()
     (path / "tox.ini").write_text("[pytest]\n")

@@ -86,9 +86,9 @@ def test_provider_none_with_a_db_fixture(pytester: pytest.Pytester) -> None:
 
 
 def test_stale_server_of_a_crashed_run_is_recovered(
-    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, embedded_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = tmp_path / "cache"
+    cache = embedded_cache
     pytester.makeini(f"[pytest]\nxaio_cache_dir = {cache}\n")
     pytester.makepyfile(test_ok="def test_ok(xaio_db): assert xaio_db.execute('SELECT 1').fetchone() == (1,)")
     # A run that dies hard: its server is killed and the session never says goodbye.
