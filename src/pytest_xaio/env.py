@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from pytest_xaio.errors import config_error
+from pytest_xaio.postgres.environment import render_env_lines
 from pytest_xaio.postgres.session import postgres_session
 from pytest_xaio.runtime import XaioRuntime, session_object
 
@@ -70,17 +70,7 @@ class ExportedEnv:
 
             redis = None if collect_only else redis_session(config).server()
             values["redis_url"] = COLLECT_ONLY_REDIS if collect_only else (redis.url if redis is not None else "")
-        for line in lines:
-            name, sep, template = line.partition("=")
-            if not sep or not name.strip():
-                config_error(f"xaio_env line {line!r} is not NAME=VALUE", "write each line as NAME=VALUE")
-            try:
-                env[name.strip()] = template.strip().format(**values)
-            except KeyError as exc:
-                config_error(
-                    f"xaio_env line {line!r} uses {{{exc.args[0]}}}, which is not known",
-                    "use {url} {host} {port} {user} {password} {dbname} or {redis_url}",
-                )
+        env.update(render_env_lines(lines, values))
         for name, value in env.items():
             self.set(name, value)
         self.values = env
