@@ -72,6 +72,21 @@ CASES = [
         files={"migrations/V001__latin1.sql": "CREATE TABLE caf\xe9 (id int);\n".encode("latin-1")},
     ),
     Case(
+        "env-line-without-equals",
+        ("--xaio-postgres-url", f"postgresql://{SERVICE}"),
+        ("*xaio_env line 'JWT_SECRET' is not NAME=VALUE*", "*fix: write each line as NAME=VALUE*"),
+        ini=("xaio_env =", "    DATABASE_HOST={host}", "    JWT_SECRET"),
+    ),
+    Case(
+        "env-line-unknown-placeholder",
+        ("--xaio-postgres-url", f"postgresql://{SERVICE}"),
+        (
+            "*xaio_env line 'DB_NAME={database}' uses {database}, which is not known*",
+            "*fix: use {url} {host} {port} {user} {password} {dbname} or {redis_url}*",
+        ),
+        ini=("xaio_env = DB_NAME={database}",),
+    ),
+    Case(
         "migrations-points-at-pyproject",
         ("--xaio-postgres-url", f"postgresql://{SERVICE}"),
         ("*xaio_migrations points at the file *pyproject.toml, which is neither an alembic.ini*", "*fix: point it*"),
@@ -190,8 +205,8 @@ def test_bad_input(case: Case, pytester: pytest.Pytester, request: pytest.Fixtur
     result = pytester.runpytest(*args, "-p", "no:cacheprovider")
     out = result.stdout.str() + result.stderr.str()
     assert result.ret == case.ret, out
-    if case.lines:
-        result.stdout.fnmatch_lines(list(case.lines))
+    if case.lines:  # an error while the environment is exported (before conftests) is on stderr
+        pytest.LineMatcher(out.splitlines()).fnmatch_lines(list(case.lines))
     for text in ("Traceback", *case.forbid):
         assert text not in out, out
     if case.ret == USAGE:
