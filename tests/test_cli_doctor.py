@@ -153,6 +153,52 @@ def test_cache_clear_templates_drops_only_marked_templates_of_the_project(
             conn.execute(f'DROP DATABASE IF EXISTS "{unmarked}"')
 
 
+def test_cache_clear_templates_drops_the_kept_worker_databases_too(tmp_path: Path, service_postgres_url: str) -> None:
+    from pytest_xaio.postgres.reuse import _lock_key  # the lock a running session holds on its kept database
+
+    project = f"clikeep{uuid.uuid4().hex[:8]}"
+    settings = XaioSettings.from_values({"postgres_url": service_postgres_url}, rootdir=str(tmp_path))
+    server = connect_url(settings)
+    mine = DatabaseOwner(server, project, "t", location=str(tmp_path))
+    other = DatabaseOwner(server, project + "x", "t", location=str(tmp_path))
+    kept_mark = {"reuse": True, "hash": "0123456789ab" * 5, "state": "clean"}
+    template = mine.create(name=f"{mine.prefix}_tpl_0123456789ab", kind="template", is_template=True)
+    kept = mine.create(name=f"{mine.prefix}_gw0_keep0", kind="worker", extra=kept_mark)
+    held = mine.create(name=f"{mine.prefix}_gw0_keep1", kind="worker", extra=kept_mark)
+    throwaway = mine.create(kind="worker")  # a worker database not kept across runs: a session's own
+    others_kept = other.create(name=f"{other.prefix}_gw0_keep0", kind="worker", extra=kept_mark)
+    unmarked = f"{mine.prefix}_gw0_keep2"
+    with psycopg.connect(service_postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{unmarked}"')
+    session = psycopg.connect(service_postgres_url, autocommit=True)  # a live session holding keep1
+    session.execute("SELECT pg_advisory_lock(%s)", (_lock_key(held.name),))
+    try:
+        result = xaio(
+            "cache",
+            "clear",
+            str(tmp_path),
+            "--templates",
+            service_postgres_url,
+            env={"XAIO_PROJECT": project, "XAIO_CACHE_DIR": str(tmp_path / "cache")},
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"dropped {template.name}" in result.stdout
+        assert f"dropped {kept.name} (a kept worker database)" in result.stdout
+        assert f"kept    {held.name}: a running test session holds it" in result.stdout
+        assert not mine.exists(template.name)
+        assert not mine.exists(kept.name)
+        assert mine.exists(held.name)
+        assert mine.exists(throwaway.name)  # not a kept one: its own session drops it
+        assert mine.exists(unmarked)  # no mark: never the plugin's to drop
+        assert other.exists(others_kept.name)  # another project's
+    finally:
+        session.close()
+        for owner, db in ((mine, held), (mine, throwaway), (other, others_kept)):
+            owner.drop(db)
+        with psycopg.connect(service_postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{unmarked}"')
+
+
 def test_cache_clear_templates_with_a_bad_url(tmp_path: Path) -> None:
     result = xaio(
         "cache",

@@ -145,6 +145,7 @@ def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> lis
     from pytest_xaio.postgres import redact_url
     from pytest_xaio.postgres.databases import DatabaseOwner
     from pytest_xaio.postgres.providers import connect_url
+    from pytest_xaio.postgres.reuse import drop_kept
 
     try:
         server = connect_url(settings.replace("postgres", postgres_url=url))
@@ -153,19 +154,34 @@ def clear_templates(settings: XaioSettings, url: str, all_projects: bool) -> lis
     owner = DatabaseOwner(server, settings.project, "cli", location=settings.rootdir)
     prefix = "xaio_" if all_projects else f"{owner.prefix}_tpl_"
     report = [
-        f"xaio cache clear: templates on {redact_url(url)}"
+        f"xaio cache clear: templates and kept worker databases on {redact_url(url)}"
         + ("" if all_projects else f" for project {owner.project!r}")
     ]
-    for name, mark in sorted(owner.marked_databases(prefix).items()):
-        if mark.get("kind") != "template" or (not all_projects and mark.get("project") != owner.project):
+    marked = owner.marked_databases("xaio_" if all_projects else f"{owner.prefix}_")
+    ours = {n: m for n, m in sorted(marked.items()) if all_projects or m.get("project") == owner.project}
+    for name, mark in ours.items():
+        if mark.get("kind") != "template" or not name.startswith(prefix):
             continue
         try:
             owner.drop(name)
             report.append(f"  dropped {name}")
         except Exception as exc:
             report.append(f"  kept    {name}: {str(exc).strip().splitlines()[0]}")
+    # The worker databases kept across runs (xaio_reuse_db) are clones of those templates.
+    for name, mark in ours.items():
+        if mark.get("kind") != "worker" or not mark.get("reuse"):
+            continue
+        try:
+            dropped = drop_kept(owner, name)
+            report.append(
+                f"  dropped {name} (a kept worker database)"
+                if dropped
+                else f"  kept    {name}: a running test session holds it"
+            )
+        except Exception as exc:
+            report.append(f"  kept    {name}: {str(exc).strip().splitlines()[0]}")
     if len(report) == 1:
-        report.append("  no cached template databases found")
+        report.append("  no cached template or kept worker databases found")
     return report
 
 

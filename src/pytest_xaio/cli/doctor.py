@@ -41,14 +41,15 @@ def add_parsers(commands: Any) -> None:
         help="stop and delete the cached embedded clusters",
         description="Stop any server running from the plugin's cache and delete its clusters (the template "
         "databases go with them). Only the plugin's own cluster folders are removed. With "
-        "--templates URL, also drop the cached template databases on that server: only databases "
-        "that carry the plugin's mark are dropped.",
+        "--templates URL, also drop the cached template databases on that server and the worker "
+        "databases kept across runs (xaio_reuse_db) that were cloned from them: only databases "
+        "that carry the plugin's mark are dropped, and a kept database a running session holds stays.",
     )
     clear.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
     clear.add_argument(
         "--templates",
         metavar="URL",
-        help="also drop this project's cached template databases on the PostgreSQL server at URL",
+        help="also drop this project's cached template (and kept worker) databases on the PostgreSQL server at URL",
     )
     clear.add_argument(
         "--all-projects",

@@ -33,7 +33,7 @@ from typing import Any
 
 from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
 
-__all__ = ["SLOTS", "ReusedWorker", "acquire", "fingerprint", "reuse_name"]
+__all__ = ["SLOTS", "ReusedWorker", "acquire", "drop_kept", "fingerprint", "reuse_name"]
 
 #: How many concurrent sessions of one project and worker id each get a kept database.
 SLOTS = 4
@@ -202,6 +202,15 @@ def acquire(owner: DatabaseOwner, template_name: str, digest: str, root: str) ->
             return taken
         lock_conn.close()
     return None
+
+
+def drop_kept(owner: DatabaseOwner, name: str) -> bool:
+    """Drop a kept worker database unless a live session holds it (its advisory lock); True when dropped."""
+    with owner.admin() as conn:
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(name),)).fetchone()[0]:
+            return False
+        owner.drop(name)  # the lock goes with this connection
+    return True
 
 
 def _drop_abandoned(owner: DatabaseOwner) -> None:
