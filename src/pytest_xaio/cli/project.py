@@ -121,6 +121,7 @@ class _Server:
     version: str
     available: frozenset[str] | None  # extension names; None when they cannot be read without starting it
     stand_ins: tuple[str, ...] = ()
+    unread: str = ""  # why ``available`` is None
 
 
 def _postgres_check(settings: XaioSettings, checks: list[Check]) -> _Server | None:
@@ -144,6 +145,8 @@ def _postgres_check(settings: XaioSettings, checks: list[Check]) -> _Server | No
             checks.append(Check("fail", "postgres", one_line(exc)))
             return None
         checks.append(Check("ok", "postgres", f"{url} answers (PostgreSQL {server.version}); the role may create"))
+        if isinstance(available, str):
+            return _Server("url", server.version, None, unread=available)
         return _Server("url", server.version, available)
     if choice == "embedded":
         bin_dir = embedded_bin()
@@ -176,16 +179,15 @@ def _postgres_check(settings: XaioSettings, checks: list[Check]) -> _Server | No
     return _Server(choice, "?", None)
 
 
-def _available_extensions(server: Any) -> frozenset[str]:
+def _available_extensions(server: Any) -> frozenset[str] | str:
+    """The names in ``pg_available_extensions``, or why they could not be read."""
     import psycopg
-
-    from pytest_xaio.errors import config_error
 
     try:
         with psycopg.connect(**server.connect_kwargs(), connect_timeout=5, autocommit=True) as conn:
             rows = conn.execute("SELECT name FROM pg_available_extensions").fetchall()
     except psycopg.Error as exc:
-        config_error(f"cannot list the server's extensions: {exc}", "check the server and run again")
+        return f"the server's extensions could not be listed ({' '.join(str(exc).split())})"
     return frozenset(str(row[0]) for row in rows)
 
 
@@ -279,7 +281,8 @@ def _extensions_check(needed: dict[str, str], server: _Server | None) -> Check:
     if server is None:
         return Check("warn", "extensions", f"{names} needed; not checked: no server to ask")
     if server.available is None:
-        return Check("ok", "extensions", f"{names} needed; not checked: the {server.provider} server is not running")
+        why = server.unread or f"the {server.provider} server is not running"
+        return Check("warn" if server.unread else "ok", "extensions", f"{names} needed; not checked: {why}")
     missing = sorted(n for n in needed if n not in server.available)
     on = "the embedded server" if server.provider == "embedded" else "the server"
     if missing:
