@@ -191,7 +191,7 @@ def test_raw_sockets_to_remote_addresses_are_refused(pytester: pytest.Pytester) 
 def test_with_the_flag_off_nothing_is_patched(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        import socket, urllib.request
+        import _socket, socket, threading, urllib.request
         import aiohttp, httpx, pytest
         from urllib3.connectionpool import HTTPConnectionPool
 
@@ -206,11 +206,14 @@ def test_with_the_flag_off_nothing_is_patched(pytester: pytest.Pytester) -> None
               if httpx2 else []),
             (HTTPConnectionPool, "urlopen"), (urllib.request.AbstractHTTPHandler, "do_open"),
             (aiohttp.TCPConnector, "_create_connection"), (socket.socket, "connect"), (socket.socket, "connect_ex"),
+            (socket.socket, "sendto"), (socket.socket, "sendmsg"), (_socket, "socket"), (_socket, "getaddrinfo"),
+            (socket, "gethostbyname"), (_socket, "gethostbyname"), (socket, "gethostbyaddr"),
+            (threading.Thread, "start"),
         ]
-        ORIGINAL = [owner.__dict__[name] for owner, name in HOOKS]
+        ORIGINAL = [vars(owner).get(name) for owner, name in HOOKS]  # None: inherited, not its own
 
         def current():
-            return [owner.__dict__[name] for owner, name in HOOKS]
+            return [vars(owner).get(name) for owner, name in HOOKS]
 
         def test_off_by_default():
             assert current() == ORIGINAL
@@ -276,3 +279,60 @@ def test_a_live_stripe_key_in_a_request_is_refused(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines(
         ["pytest-xaio refused a live Stripe key*in a request to POST https://api.stripe.com/v1/customers*"]
     )
+
+
+def test_pool_workers_belong_to_the_running_test_not_the_one_that_started_them(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import socket
+        from concurrent.futures import ThreadPoolExecutor
+
+        POOL = ThreadPoolExecutor(max_workers=1)
+
+        def test_first_use_starts_the_worker():
+            assert POOL.submit(lambda: 1).result() == 1
+
+        def test_later_lookup_on_that_worker():
+            try:
+                POOL.submit(socket.getaddrinfo, "api.unfaked.example", 443).result()
+            except Exception:
+                pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-o", "xaio_mock_externals=true")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_later_lookup_on_that_worker*", "*blocked a name lookup of 'api.unfaked.example'*"]
+    )
+    assert "ERROR at teardown" not in result.stdout.str()
+
+
+def test_the_guard_lets_local_names_and_the_plugins_own_services_through(
+    pytester: pytest.Pytester, service_postgres_url: str
+) -> None:
+    pytester.makepyfile(
+        """
+        import socket
+
+        def test_local_names_resolve():
+            assert socket.getaddrinfo("localhost", 5432)
+            assert socket.gethostbyname(socket.gethostname())
+            assert socket.gethostbyaddr("127.0.0.1")
+
+        def test_postgres_and_redis(xaio_db, xaio_redis):
+            assert xaio_db.execute("SELECT 1").fetchone() == (1,)
+            xaio_redis.set("guarded", "yes")
+            assert xaio_redis.get("guarded") in (b"yes", "yes")
+        """
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "xaio_mock_externals=true",
+        "--xaio-postgres-url",
+        service_postgres_url,
+        "--xaio-redis-url",
+        "redis://localhost:6379",
+    )
+    result.assert_outcomes(passed=2)

@@ -1,6 +1,7 @@
 """Safety: the plugin never harms what it does not own. Hostile URLs and environments that would send
 its CREATE/DROP elsewhere are refused before any connection; forged or leftover state on the server
-is judged by the plugin's own rules (docs/reliability.md quotes the count of these cases).
+is judged by the plugin's own rules; with externals mocked, the network guard refuses every way out
+of the process it can see (docs/reliability.md quotes the count of these cases).
 
 No test here sends a packet anywhere but this machine: refused targets are refused before connecting.
 """
@@ -207,3 +208,113 @@ def test_plugin_connections_pin_the_address_against_pghostaddr() -> None:
 
     kwargs = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "embedded").connect_kwargs()
     assert kwargs["hostaddr"] == "127.0.0.1"  # an explicit hostaddr wins over $PGHOSTADDR in libpq
+
+
+#: (id, code that reaches out, the guard's message) — run under --xaio-mock-externals by a test that
+#: swallows every exception: the guard must still fail it with the message naming the target.
+GUARD_CASES = [
+    ("dns-getaddrinfo", "socket.getaddrinfo('api.unfaked.example', 443)", "a name lookup of 'api.unfaked.example'"),
+    (
+        "dns-connect-by-name",
+        "socket.create_connection(('api.unfaked.example', 443), timeout=1).close()",
+        "a name lookup of 'api.unfaked.example' (getaddrinfo)",
+    ),
+    ("dns-gethostbyname", "socket.gethostbyname('api.unfaked.example')", "*'api.unfaked.example' (gethostbyname)"),
+    (
+        "dns-asyncio-loop",
+        "loop = asyncio.new_event_loop()\n"
+        "try:\n"
+        "    loop.run_until_complete(loop.getaddrinfo('api.unfaked.example', 443))\n"
+        "finally:\n"
+        "    loop.close()",
+        "a name lookup of 'api.unfaked.example' (getaddrinfo)",
+    ),
+    (
+        "udp-sendto",
+        "with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:\n    s.sendto(b'x', (ELSEWHERE, 53))",
+        f"a datagram to {ELSEWHERE}:53",
+    ),
+    (
+        "udp-sendmsg",
+        "with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:\n    s.sendmsg([b'x'], [], 0, (ELSEWHERE, 53))",
+        f"a datagram to {ELSEWHERE}:53",
+    ),
+    (
+        "c-level-socket-connect",
+        "s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)\n"
+        "s.settimeout(1)\n"
+        "try:\n"
+        "    s.connect((ELSEWHERE, 443))\n"
+        "finally:\n"
+        "    s.close()",
+        f"a socket connection to {ELSEWHERE}:443",
+    ),
+    (
+        "tcp-fast-open",
+        "with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:\n"
+        "    s.settimeout(1)\n"
+        "    s.sendto(b'GET / HTTP/1.0\\r\\n\\r\\n', socket.MSG_FASTOPEN, (ELSEWHERE, 80))",
+        f"a TCP Fast Open connection to {ELSEWHERE}:80",
+    ),
+]
+
+GUARD_TEST = """
+import _socket, asyncio, socket
+
+ELSEWHERE = {elsewhere!r}
+
+def reach_out():
+{body}
+
+def test_swallows_the_refusal():
+    try:
+        reach_out()
+    except Exception:
+        pass  # as an app's fallback would: the guard still fails the test
+"""
+
+
+@pytest.mark.parametrize(("code", "message"), [c[1:] for c in GUARD_CASES], ids=[c[0] for c in GUARD_CASES])
+def test_network_guard_refuses(pytester: pytest.Pytester, code: str, message: str) -> None:
+    body = "\n".join("    " + line for line in code.splitlines())
+    pytester.makepyfile(GUARD_TEST.format(elsewhere=ELSEWHERE, body=body))
+    result = pytester.runpytest("-p", "no:cacheprovider", "-o", "xaio_mock_externals=true")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*pytest-xaio blocked {message}*", "*allow it: xaio_allow_hosts = *"])
+
+
+def test_network_guard_blames_the_test_that_started_a_late_thread(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_threads=f"""
+        import socket, threading
+
+        go, done, seen = threading.Event(), threading.Event(), []
+
+        def reach_out_later():
+            go.wait(30)
+            try:
+                socket.create_connection(({ELSEWHERE!r}, 443), timeout=1).close()
+            except Exception as exc:
+                seen.append(type(exc).__name__)
+            finally:
+                done.set()
+
+        def test_starts_a_thread_and_returns():
+            threading.Thread(target=reach_out_later, daemon=True).start()
+
+        def test_runs_while_that_thread_reaches_out():
+            go.set()
+            assert done.wait(30)
+            assert seen == ["BlockedRequestError"]
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-o", "xaio_mock_externals=true")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_starts_a_thread_and_returns*",
+            f"*pytest-xaio blocked a socket connection to {ELSEWHERE}:443",
+            "*from a thread that test_threads.py::test_starts_a_thread_and_returns started and left running*",
+        ]
+    )
+    assert "ERROR at teardown of test_runs_while_that_thread_reaches_out" not in result.stdout.str()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,9 @@ def _blocked(what: str) -> Callable[..., Any]:
 def block_real_databases() -> Iterator[None]:
     """Patch the ways Python opens a database connection so each raises ``RealDatabaseBlocked``.
     Only libraries already imported are patched; importing one here would cost every test."""
-    with ExitStack() as stack:
+    from pytest_xaio.patching import Patcher
+
+    with Patcher() as patcher:
         targets: list[tuple[Any, str, str]] = []
         if "psycopg" in sys.modules:
             psycopg = sys.modules["psycopg"]
@@ -185,10 +187,8 @@ def block_real_databases() -> Iterator[None]:
                 from sqlalchemy.ext.asyncio import AsyncEngine
 
                 targets.append((AsyncEngine, "connect", "SQLAlchemy AsyncEngine.connect"))
-        from unittest import mock
-
         for owner, attr, label in targets:
-            stack.enter_context(mock.patch.object(owner, attr, _blocked(label)))
+            patcher.setattr(owner, attr, _blocked(label))
         yield
 
 

@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # the helpers are imported by the fixtures that use them
 __all__ = ["xaio_db_mock", "xaio_migrations", "xaio_snapshot"]
 
 _mock_key = pytest.StashKey[tuple["MockSession", Any]]()
-_MISSING = object()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -80,25 +79,17 @@ class _MockDbCall:
         if entry is None:
             return (yield)
         session, dependency = entry
-        restore: list[tuple[Any, Any]] = []
         from pytest_xaio.db.mock import apps_in, block_real_databases
+        from pytest_xaio.patching import Patcher
 
-        if dependency is not None:
-            funcargs = getattr(item, "funcargs", {})
-            from pytest_xaio.app import loaded_apps
+        with Patcher() as overrides, block_real_databases():
+            if dependency is not None:
+                funcargs = getattr(item, "funcargs", {})
+                from pytest_xaio.app import loaded_apps
 
-            for app in apps_in([*funcargs.values(), *loaded_apps(item.config)]):
-                restore.append((app, app.dependency_overrides.get(dependency, _MISSING)))
-                app.dependency_overrides[dependency] = lambda: session
-        try:
-            with block_real_databases():
-                return (yield)
-        finally:
-            for app, old in restore:
-                if old is _MISSING:
-                    app.dependency_overrides.pop(dependency, None)
-                else:
-                    app.dependency_overrides[dependency] = old
+                for app in apps_in([*funcargs.values(), *loaded_apps(item.config)]):
+                    overrides.setitem(app.dependency_overrides, dependency, lambda: session)
+            return (yield)
 
 
 _MOCK_CALL_PLUGIN = "xaio-mock-db-call"

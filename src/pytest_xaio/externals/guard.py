@@ -3,7 +3,8 @@
 :class:`Externals` is the per-test switchboard every transport hook asks. A request to a host that
 is neither faked, local nor allowed is recorded and refused with :class:`BlockedRequestError`; the
 plugin then fails the test with the same message even if the app swallowed the exception.
-The socket guard is the last line of defence for code that bypasses every known HTTP client.
+The socket guard (:mod:`pytest_xaio.externals.netguard`) is the last line of defence for code that
+bypasses every known HTTP client.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import contextvars
 import fnmatch
 import os
 import re
-import socket
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import ExitStack
 from typing import Any
 
 from pytest_xaio.externals.http import Fake, FakeRequest, FakeResponse, as_fake
@@ -27,7 +26,6 @@ __all__ = [
     "Externals",
     "LiveStripeKeyError",
     "find_live_key",
-    "install_socket_guard",
     "is_local_host",
 ]
 
@@ -168,42 +166,6 @@ def _port_of(url: str) -> int:
 
     parts = urlsplit(url)
     return parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-
-
-def install_socket_guard(externals: Externals, stack: ExitStack) -> None:
-    """Refuse ``connect`` to non-local INET addresses unless a hook is passing an allowed request."""
-    original_connect = socket.socket.connect
-    original_connect_ex = socket.socket.connect_ex
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
-            return
-        host, port = str(address[0]), int(address[1])
-        if not externals.socket_allowed(host, port):
-            message = (
-                f"pytest-xaio blocked a socket connection to {host}:{port}\n"
-                f"  externals are mocked: only local hosts, faked hosts and xaio_allow_hosts are reachable.\n"
-                f"  allow it: xaio_allow_hosts = {host}"
-            )
-            externals.blocked.append(message)
-            raise BlockedRequestError(message)
-
-    def connect(self: socket.socket, address: Any) -> None:
-        check(self, address)
-        original_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        check(self, address)
-        return original_connect_ex(self, address)
-
-    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
-
-    def restore() -> None:
-        socket.socket.connect = original_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
-
-    stack.callback(restore)
 
 
 def live_key_in_config(env: Mapping[str, str] | None = None) -> str | None:

@@ -10,27 +10,23 @@ A live Stripe key in the environment is refused either way.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
-from pytest_xaio.externals.guard import (
-    Externals,
-    find_live_key,
-    install_socket_guard,
-    live_key_in_config,
-    live_key_message,
-)
+from pytest_xaio.externals.guard import Externals, find_live_key, live_key_in_config, live_key_message
 from pytest_xaio.markers import has_marker, use_fixture_first
+from pytest_xaio.patching import Patcher
 from pytest_xaio.resolve import resolve_object
+from pytest_xaio.runtime import session_object
 
-if TYPE_CHECKING:  # the fakes are imported when a test switches externals on
+if TYPE_CHECKING:  # the fakes and the socket guard are imported when a test switches externals on
     from pytest_xaio.externals.brevo import BrevoFake
     from pytest_xaio.externals.github import GithubFake
+    from pytest_xaio.externals.netguard import TestOwner
     from pytest_xaio.externals.stripe_fake import StripeFake
 
 FAKE_FIXTURES = ("xaio_externals", "stripe_fake", "brevo_fake", "github_fake")
@@ -45,11 +41,66 @@ class ExternalsSession:
     stripe: StripeFake
     brevo: BrevoFake
     github: GithubFake
-    stack: ExitStack
+    patcher: Patcher
     hooked: list[str]
+    owner: TestOwner
+
+
+@dataclass
+class LateRefusals:
+    """Refusals of threads whose test had already ended; reported against that test (see netguard)."""
+
+    pending: list[tuple[TestOwner, str]] = field(default_factory=list)
+
+    def add(self, owner: TestOwner, message: str) -> None:
+        self.pending.append((owner, message))  # list.append is atomic: any thread may call this
+
+    def report(self, running: pytest.Item) -> list[str]:
+        """Report each pending refusal as a teardown error of the test that started the thread; called
+        from the main thread while ``running`` runs. An xdist worker reports only on the running test,
+        so there the refusals are returned to fail it, each naming the test that started the thread."""
+        config = running.config
+        late = []
+        while self.pending:  # pop one by one: the refusing thread may append meanwhile
+            late.append(self.pending.pop(0))
+        if hasattr(config, "workerinput"):
+            return [
+                f"{message}\n  (reported on {running.nodeid}: under xdist only the running test can fail)"
+                for _, message in late
+            ]
+        for owner, message in late:
+            report = pytest.TestReport(
+                nodeid=owner.nodeid,
+                location=owner.location,
+                keywords={},
+                outcome="failed",
+                longrepr=message,
+                when="teardown",
+            )
+            config.hook.pytest_runtest_logreport(report=report)
+        return []
 
 
 _session_key = pytest.StashKey[ExternalsSession]()
+_late_key = pytest.StashKey[LateRefusals]()
+
+
+def _late(config: pytest.Config) -> LateRefusals:
+    return session_object(config, _late_key, lambda _runtime: LateRefusals())
+
+
+def _own_hosts(config: pytest.Config) -> list[str]:
+    """The hosts of the plugin's own Postgres and Redis URLs: the app may look their names up."""
+    from urllib.parse import urlsplit
+
+    settings = get_settings(config)
+    hosts = []
+    for url in (settings.postgres.postgres_url, settings.redis.redis_url):
+        try:
+            hosts.append(urlsplit(url or "").hostname or "")
+        except ValueError:  # a broken URL is the URL check's to report
+            continue
+    return [h for h in hosts if h]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,7 +121,8 @@ def resolve_attr(spec: str, what: str, rootdir: str | None = None) -> str | None
     return None if value is None else str(value)
 
 
-def _activate(config: pytest.Config) -> ExternalsSession:
+def _activate(item: pytest.Item) -> ExternalsSession:
+    config = item.config
     settings = get_settings(config).externals
 
     def stripe_secret() -> str | None:
@@ -98,16 +150,19 @@ def _activate(config: pytest.Config) -> ExternalsSession:
     for hosts, fake in ((STRIPE_HOSTS, stripe), (BREVO_HOSTS, brevo), (GITHUB_HOSTS, github)):
         for host in hosts:
             externals.add_fake(host, fake)
-    stack = ExitStack()
+    from pytest_xaio.externals.netguard import SocketGuard, TestOwner
     from pytest_xaio.externals.transports import install_all
 
+    owner = TestOwner(item.nodeid, item.location, externals, _late(config).add)
+    patcher = Patcher()
+
     try:
-        hooked = install_all(externals, stack)
-        install_socket_guard(externals, stack)
+        hooked = install_all(externals, patcher)
+        SocketGuard(owner, _own_hosts(config)).install(patcher)
     except BaseException:
-        stack.close()
+        patcher.undo()
         raise
-    return ExternalsSession(externals, stripe, brevo, github, stack, hooked)
+    return ExternalsSession(externals, stripe, brevo, github, patcher, hooked, owner)
 
 
 def _item_wants(item: pytest.Item, mock_all: bool) -> bool:
@@ -152,12 +207,12 @@ def _xaio_externals_switch(request: pytest.FixtureRequest) -> Iterator[Externals
         yield None
         return
     _refuse_live_key_in_config()
-    session = _activate(request.config)
+    session = _activate(request.node)
     request.node.stash[_session_key] = session
     try:
         yield session
     finally:
-        session.stack.close()
+        session.patcher.undo()
     _refuse_live_key_in_config()
 
 
@@ -168,9 +223,9 @@ def _session(request: pytest.FixtureRequest, switch: ExternalsSession | None) ->
     if existing is not None:
         return existing
     # asked for through request.getfixturevalue(), after the autouse switch decided "off"
-    session = _activate(request.config)
+    session = _activate(request.node)
     request.node.stash[_session_key] = session
-    request.node.addfinalizer(session.stack.close)
+    request.node.addfinalizer(session.patcher.undo)
     return session
 
 
@@ -253,18 +308,21 @@ def _count(item: pytest.Item) -> int:
 
 
 def _phase(item: pytest.Item) -> Generator[None, Any, Any]:
-    """Fail with the guard's message when a request was refused, even if the app swallowed the error."""
+    """Fail with the guard's message when a request was refused, even if the app swallowed the error;
+    report refusals of threads an earlier test left running against that test."""
     before = _count(item)
     try:
         result = yield
     except BaseException:
-        if not _new_problems(item, before):
+        problems = _late(item.config).report(item) + _new_problems(item, before)
+        if not problems:
             raise
     else:
-        if not _new_problems(item, before):
+        problems = _late(item.config).report(item) + _new_problems(item, before)
+        if not problems:
             return result
     # outside the except block, so the report is the one message and not the app's traceback too
-    pytest.fail("\n".join(dict.fromkeys(_new_problems(item, before))), pytrace=False)
+    pytest.fail("\n".join(dict.fromkeys(problems)), pytrace=False)
 
 
 class _ExternalsPhases:
@@ -277,7 +335,14 @@ class _ExternalsPhases:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
-        return (yield from _phase(item))
+        session = item.stash.get(_session_key, None)
+        if session is None:
+            return (yield from _phase(item))
+        from pytest_xaio.externals.netguard import tag_threads
+
+        with Patcher() as patcher:  # threads the test's body starts belong to the test
+            tag_threads(session.owner, patcher)
+            return (yield from _phase(item))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:

@@ -22,20 +22,13 @@ import importlib.util
 import io
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import Any
 
 from pytest_xaio.externals.guard import BlockedRequestError, Externals
-from pytest_xaio.externals.http import FakeRequest, FakeResponse
+from pytest_xaio.externals.http import Fake, FakeRequest, FakeResponse
+from pytest_xaio.patching import Patcher
 
 __all__ = ["INSTALLERS", "install_all"]
-
-
-def _patch(stack: ExitStack, owner: Any, name: str, replacement: Any) -> Any:
-    original = owner.__dict__[name]
-    setattr(owner, name, replacement)
-    stack.callback(setattr, owner, name, original)
-    return original
 
 
 def _lower(headers: Any) -> dict[str, str]:
@@ -48,8 +41,15 @@ def _lower(headers: Any) -> dict[str, str]:
     return out
 
 
+class _Below:
+    """The answer comes from below the transport hook (a project's respx router)."""
+
+
+_BELOW = _Below()
+
+
 # --- httpx 0.28 and httpx2 share one shape ----------------------------------------------------------
-def _install_httpx_like(module_name: str, externals: Externals, stack: ExitStack) -> None:
+def _install_httpx_like(module_name: str, externals: Externals, patcher: Patcher) -> None:
     mod = __import__(module_name)
 
     def convert(request: Any, body: bytes) -> FakeRequest:
@@ -61,26 +61,29 @@ def _install_httpx_like(module_name: str, externals: Externals, stack: ExitStack
     sync_original: Callable[..., Any] = mod.HTTPTransport.handle_request
     async_original: Callable[..., Any] = mod.AsyncHTTPTransport.handle_async_request
 
-    def handle_request(self: Any, request: Any) -> Any:
+    def route(request: Any) -> Fake | _Below | None:
+        """The fake, None (the real network), or _BELOW: a started respx router answers below us
+        (its pass_through still meets the socket guard)."""
         try:
-            fake = externals.route(request.method, str(request.url), _lower(request.headers.raw))
+            return externals.route(request.method, str(request.url), _lower(request.headers.raw))
         except BlockedRequestError:
             if not _respx_routing(module_name):
                 raise
             externals.blocked.pop()
-            return sync_original(self, request)  # respx answers below us; its pass_through meets the socket guard
+            return _BELOW
+
+    def handle_request(self: Any, request: Any) -> Any:
+        fake = route(request)
+        if isinstance(fake, _Below):
+            return sync_original(self, request)
         if fake is None:
             with externals.passthrough():
                 return sync_original(self, request)
         return respond(externals.answer(fake, convert(request, request.read())), request)
 
     async def handle_async_request(self: Any, request: Any) -> Any:
-        try:
-            fake = externals.route(request.method, str(request.url), _lower(request.headers.raw))
-        except BlockedRequestError:
-            if not _respx_routing(module_name):
-                raise
-            externals.blocked.pop()
+        fake = route(request)
+        if isinstance(fake, _Below):
             return await async_original(self, request)
         if fake is None:
             with externals.passthrough():
@@ -88,8 +91,8 @@ def _install_httpx_like(module_name: str, externals: Externals, stack: ExitStack
         body = await request.aread()
         return respond(await externals.aanswer(fake, convert(request, body)), request)
 
-    _patch(stack, mod.HTTPTransport, "handle_request", handle_request)
-    _patch(stack, mod.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+    patcher.setattr(mod.HTTPTransport, "handle_request", handle_request)
+    patcher.setattr(mod.AsyncHTTPTransport, "handle_async_request", handle_async_request)
 
 
 def _respx_routing(module_name: str) -> bool:
@@ -105,12 +108,12 @@ def _respx_routing(module_name: str) -> bool:
     return any(getattr(mocker, "routers", None) for mocker in (mocks.HTTPCoreMocker, mocks.HTTPXMocker))
 
 
-def install_httpx(externals: Externals, stack: ExitStack) -> None:
-    _install_httpx_like("httpx", externals, stack)
+def install_httpx(externals: Externals, patcher: Patcher) -> None:
+    _install_httpx_like("httpx", externals, patcher)
 
 
-def install_httpx2(externals: Externals, stack: ExitStack) -> None:
-    _install_httpx_like("httpx2", externals, stack)
+def install_httpx2(externals: Externals, patcher: Patcher) -> None:
+    _install_httpx_like("httpx2", externals, patcher)
 
 
 # --- urllib3 (requests, the Stripe SDK's RequestsClient) ---------------------------------------------
@@ -127,7 +130,7 @@ def _body_bytes(body: Any) -> bytes:
     return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
 
 
-def install_urllib3(externals: Externals, stack: ExitStack) -> None:
+def install_urllib3(externals: Externals, patcher: Patcher) -> None:
     import urllib3
     from urllib3.connectionpool import HTTPConnectionPool
 
@@ -160,11 +163,11 @@ def install_urllib3(externals: Externals, stack: ExitStack) -> None:
             version_string="HTTP/1.1",
         )
 
-    _patch(stack, HTTPConnectionPool, "urlopen", urlopen)
+    patcher.setattr(HTTPConnectionPool, "urlopen", urlopen)
 
 
 # --- urllib.request (the Stripe SDK's UrllibClient) --------------------------------------------------
-def install_urllib(externals: Externals, stack: ExitStack) -> None:
+def install_urllib(externals: Externals, patcher: Patcher) -> None:
     import http.client
     import urllib.request
     import urllib.response
@@ -186,7 +189,7 @@ def install_urllib(externals: Externals, stack: ExitStack) -> None:
         response.msg = answer.reason  # type: ignore[attr-defined]
         return response
 
-    _patch(stack, urllib.request.AbstractHTTPHandler, "do_open", do_open)
+    patcher.setattr(urllib.request.AbstractHTTPHandler, "do_open", do_open)
 
 
 # --- aiohttp ------------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ def _dechunk(data: bytes) -> tuple[bytes, bool]:
         data = rest[size + 2 :]
 
 
-def install_aiohttp(externals: Externals, stack: ExitStack) -> None:
+def install_aiohttp(externals: Externals, patcher: Patcher) -> None:
     import aiohttp
 
     original: Callable[..., Any] = aiohttp.TCPConnector._create_connection
@@ -306,10 +309,10 @@ def install_aiohttp(externals: Externals, stack: ExitStack) -> None:
         protocol.connection_made(_FakeConnection(protocol, externals, fake, origin))
         return protocol
 
-    _patch(stack, aiohttp.TCPConnector, "_create_connection", _create_connection)
+    patcher.setattr(aiohttp.TCPConnector, "_create_connection", _create_connection)
 
 
-INSTALLERS: dict[str, Callable[[Externals, ExitStack], None]] = {
+INSTALLERS: dict[str, Callable[[Externals, Patcher], None]] = {
     "httpx": install_httpx,
     "httpx2": install_httpx2,
     "urllib3": install_urllib3,
@@ -318,12 +321,12 @@ INSTALLERS: dict[str, Callable[[Externals, ExitStack], None]] = {
 }
 
 
-def install_all(externals: Externals, stack: ExitStack) -> list[str]:
+def install_all(externals: Externals, patcher: Patcher) -> list[str]:
     """Hook every installed HTTP library; returns the names hooked."""
     hooked = []
     for name, install in INSTALLERS.items():
         if name != "urllib" and importlib.util.find_spec(name) is None:
             continue
-        install(externals, stack)
+        install(externals, patcher)
         hooked.append(name)
     return hooked
