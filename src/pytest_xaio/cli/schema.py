@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_xaio.db.checkexpr import split_top_level
 from pytest_xaio.migrations.sqlsplit import statements_without_comments
 
 __all__ = ["Check", "Column", "Schema", "Table", "read_sql_files", "split_top_level"]
@@ -256,28 +257,6 @@ def _parenthesized(text: str, open_index: int) -> tuple[str, int]:
                 return text[open_index + 1 : i], i + 1
         i += 1
     return text[open_index + 1 :], len(text)
-
-
-def split_top_level(text: str, separator: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    quote: str | None = None
-    start = 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == separator and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()]
 
 
 def _string_list(text: str) -> list[str]:

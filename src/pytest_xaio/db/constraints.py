@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_xaio.db import schema
+from pytest_xaio.db.checkexpr import listed_values
 
 __all__ = ["allowed_values", "assert_accepts", "assert_rejects"]
 
@@ -89,18 +90,6 @@ def _insert(table: str, row: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
 
 
 # --- reading the catalog --------------------------------------------------------------------------
-def _check_values(definition: str, column: str) -> list[str] | None:
-    """The literals of ``col IN (...)`` / ``col = ANY (ARRAY[...])`` / ``col = 'a' OR col = 'b'``."""
-    col = re.escape(column)
-    mentions = rf'(?:\(?"?{col}"?\)?(?:::[\w ]+)?)'
-    if re.search(mentions + r"\s*=\s*ANY\s*\(", definition) or re.search(mentions + r"\s+IN\s*\(", definition):
-        return [v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", definition)]
-    alternatives = re.findall(mentions + r"\s*=\s*'((?:[^']|'')*)'", definition)
-    if alternatives and " AND " not in definition.upper():
-        return [v.replace("''", "'") for v in alternatives]
-    return None
-
-
 def allowed_values(db: Any, table: str, column: str) -> list[str]:
     """The values a column accepts, read from its CHECK (``status IN (...)``) or its enum type.
 
@@ -130,7 +119,7 @@ def _allowed(db: _Db, table: str, column: str) -> list[str] | None:
         return [r[0] for r in labels]
     for con in _constraints(db, table):
         if con.type == "check" and column in con.columns:
-            values = _check_values(con.definition, column)
+            values = listed_values(con.definition, column)
             if values is not None:
                 return values
     return None
