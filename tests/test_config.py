@@ -9,20 +9,30 @@ import pytest
 from pytest_xaio.config import _SECTIONS, OPTIONS, XaioSettings
 
 
-def test_every_option_has_a_field_in_its_section_and_back() -> None:
-    by_section: dict[str, set[str]] = {}
-    for opt in OPTIONS:
-        by_section.setdefault(opt.section, set()).add(opt.name)
+def test_the_option_table_is_the_section_fields_in_order() -> None:
+    names = [opt.name for opt in OPTIONS]
+    assert len(names) == len(set(names))  # one name gives one flag, one ini key, one env var
     for section, cls in _SECTIONS.items():
-        fields = {f.name for f in dataclasses.fields(cls)}
-        assert fields == by_section.get(section, set()), section
+        assert [f.name for f in dataclasses.fields(cls)] == [o.name for o in OPTIONS if o.section == section]
+    settings_sections = {f.name for f in dataclasses.fields(XaioSettings)} - {"rootdir", "worker"}
+    assert settings_sections == set(_SECTIONS)
 
 
-def test_option_defaults_match_dataclass_defaults() -> None:
+def test_option_defaults_are_the_dataclass_defaults() -> None:
     for opt in OPTIONS:
-        cls = _SECTIONS[opt.section]
-        field = next(f for f in dataclasses.fields(cls) if f.name == opt.name)
-        assert field.default == opt.default, opt.name
+        assert getattr(_SECTIONS[opt.section](), opt.name) == opt.default, opt.name
+
+
+def test_kinds_follow_the_defaults_unless_declared() -> None:
+    kinds = {opt.name: opt.kind for opt in OPTIONS}
+    assert [kinds[n] for n in ("postgres_url", "allow_remote", "jwt_lifetime", "cov_threshold", "keep_tables")] == [
+        "str",
+        "bool",
+        "int",
+        "float",
+        "lines",
+    ]
+    assert [kinds[n] for n in ("isolation", "migrations", "cov_fail_under_file")] == ["choice", "path", "float"]
 
 
 def test_names_are_derived_from_one_name() -> None:

@@ -72,236 +72,187 @@ class Option:
 #: The per-test isolation modes, declared once (the setting, the xaio_db marker, database_fixture).
 ISOLATIONS = ("transaction", "truncate", "clone")
 
-OPTIONS: tuple[Option, ...] = (
-    # --- postgres -------------------------------------------------------------------------------
-    Option(
-        "postgres",
-        "postgres",
-        "Postgres provider: auto, embedded, url, container, local or none.",
-        "choice",
-        "auto",
-        choices=("auto", "embedded", "url", "container", "local", "none"),
-    ),
-    Option("postgres_url", "postgres", "Use this PostgreSQL server (the plugin creates its own databases there)."),
-    Option("allow_remote", "postgres", "Allow a Postgres/Redis URL whose host is not this machine.", "bool", False),
-    Option("postgres_version", "postgres", "Image tag for the container provider (e.g. 17).", default="17"),
-    Option(
-        "migrations", "postgres", "Alembic ini file or folder of V001__name.sql migrations to build the schema.", "path"
-    ),
-    Option("schema_sql", "postgres", "A plain SQL schema file applied to the template database.", "path"),
-    Option(
-        "isolation",
-        "postgres",
-        "Per-test isolation: transaction (rollback), truncate or clone.",
-        "choice",
-        "transaction",
-        choices=ISOLATIONS,
-    ),
-    Option("keep_tables", "postgres", "Tables the truncate isolation never empties (seed data).", "lines", ()),
-    Option(
-        "reuse_db",
-        "postgres",
-        "In transaction isolation, keep the worker database for the next run when it is verified "
-        "unchanged (locked while in use; recreated when the migrations change or a write was committed).",
-        "bool",
-        True,
-    ),
-    Option(
-        "db_dependency",
-        "postgres",
-        "The app's DB session dependency (module:get_db), overridden to join the test's database.",
-    ),
-    Option(
-        "env",
-        "postgres",
-        "Lines NAME=VALUE exported before the app is imported; {url} {host} {port} {user} {password} "
-        "{dbname} {redis_url} are filled in.",
-        "lines",
-        (),
-    ),
-    Option(
-        "allow_databases",
-        "postgres",
-        "Databases the connection guard lets tests reach besides the plugin's own: lines of names or URLs.",
-        "lines",
-        (),
-    ),
-    Option(
-        "db_session_class",
-        "postgres",
-        "Session class the xaio_db_dependency override yields (module:Class; default: detected from the dependency).",
-    ),
-    Option("project", "postgres", "Name used in the databases the plugin creates (default: the rootdir's name)."),
-    Option("cache_dir", "postgres", "Where the embedded cluster and other caches live.", "path"),
-    # --- redis ----------------------------------------------------------------------------------
-    Option(
-        "redis",
-        "redis",
-        "Redis provider: auto, url, binary, container or none.",
-        "choice",
-        "auto",
-        choices=("auto", "url", "binary", "container", "none"),
-    ),
-    Option("redis_url", "redis", "Use this Redis server (the plugin only flushes logical DBs it owns)."),
-    # --- app ------------------------------------------------------------------------------------
-    Option("app", "app", "The FastAPI app under test: package.module:app or package.module:create_app()."),
-    Option(
-        "base_url",
-        "app",
-        "Base URL of the test clients (default http://testserver, or an allowed host of TrustedHostMiddleware).",
-    ),
-    # --- auth -----------------------------------------------------------------------------------
-    Option("jwt_secret", "auth", "Secret used to sign HS* test tokens."),
-    Option("jwt_secret_from", "auth", "Read the JWT secret from the app, e.g. app.core.config:settings.SECRET_KEY."),
-    Option("jwt_algorithm", "auth", "JWT algorithm: HS256 (default), HS384, HS512, RS256, ES256.", default="HS256"),
-    Option(
-        "jwt_claims", "auth", "Extra claims as lines name=value; values may use {user.id}-style templates.", "lines", ()
-    ),
-    Option("jwt_lifetime", "auth", "Lifetime of minted tokens in seconds.", "int", 900),
-    Option("jwt_audience", "auth", "aud claim of minted tokens."),
-    Option("jwt_issuer", "auth", "iss claim of minted tokens."),
-    Option("jwt_subject", "auth", "sub claim template (default {user.id}, or 'xaio-test-user' with no user row)."),
-    Option(
-        "jwt_private_key",
-        "auth",
-        "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).",
-        "path",
-    ),
-    Option(
-        "jwt_public_key_env",
-        "auth",
-        "Export the RS*/ES* public key (PEM) in this env var before the app is imported, e.g. JWT_PUBLIC_KEY.",
-    ),
-    # --- matrix ---------------------------------------------------------------------------------
-    Option(
-        "auth_dependencies",
-        "matrix",
-        "Extra dependencies (module:callable) that mean a route requires auth.",
-        "lines",
-        (),
-    ),
-    Option("public_routes", "matrix", "Routes that need no auth: lines like 'GET /health' or '/docs*'.", "lines", ()),
-    Option(
-        "validation_status", "matrix", "Status the app answers for invalid input (FastAPI default 422).", "int", 422
-    ),
-    Option("expected_status", "matrix", "Override expected statuses per case kind: lines kind=status.", "lines", ()),
-    Option(
-        "admin_dependencies",
-        "matrix",
-        "Dependencies (module:callable) that mean a route is for admins only (-403-not-admin cases).",
-        "lines",
-        (),
-    ),
-    Option(
-        "admin_attrs",
-        "matrix",
-        "Attributes of the admin user the matrix makes with xaio_user_factory: lines like is_superuser = true.",
-        "lines",
-        (),
-    ),
-    Option("matrix_examples", "matrix", "Hypothesis-drawn requests per route (the -examples case); 0: none.", "int", 0),
-    Option("matrix_report", "matrix", "Write the matrix's route x case-kind table to this JSON file.", "path"),
-    # --- externals ------------------------------------------------------------------------------
-    Option(
-        "mock_externals",
-        "externals",
-        "Answer Stripe, Brevo and GitHub with in-process fakes; block other hosts.",
-        "bool",
-        False,
-    ),
-    Option("allow_hosts", "externals", "Hosts outbound HTTP may reach while externals are mocked.", "lines", ()),
-    Option("stripe_webhook_secret", "externals", "Webhook signing secret the app checks (whsec_...)."),
-    Option("stripe_webhook_secret_from", "externals", "Read the Stripe webhook secret from the app (module:attr)."),
-    Option("github_webhook_secret", "externals", "Secret for X-Hub-Signature-256 on GitHub webhooks."),
-    # --- db toolkit -----------------------------------------------------------------------------
-    Option(
-        "migration_checks",
-        "db",
-        "Generate migration check test items (single head, up from empty, round trips, Alembic models match).",
-        "bool",
-        False,
-    ),
-    # --- coverage -------------------------------------------------------------------------------
-    Option("cov_threshold", "coverage", "List files under this coverage percent at the end of the run.", "float", 80.0),
-    Option("cov_fail_under_file", "coverage", "Fail the run when any measured file is under this percent.", "float"),
-)
+
+def setting(
+    help: str,
+    *,
+    default: Any = None,
+    kind: Kind | None = None,
+    choices: tuple[str, ...] = (),
+    cli: bool = True,
+    env: bool = True,
+) -> Any:
+    """A section field that is a setting: its default, help and choices, declared once. The kind is
+    read from the default unless given ("path", or a number whose default is None)."""
+    if kind is None:
+        kind = _kind_of(default, choices)
+    return field(default=default, metadata={_SPEC: _Spec(help, kind, choices, cli, env)})
+
+
+@dataclass(frozen=True)
+class _Spec:
+    help: str
+    kind: Kind
+    choices: tuple[str, ...]
+    cli: bool
+    env: bool
+
+
+_SPEC = "pytest_xaio.setting"
+
+
+def _kind_of(default: Any, choices: tuple[str, ...]) -> Kind:
+    if choices:
+        return "choice"
+    for python_type, kind in ((bool, "bool"), (int, "int"), (float, "float"), (tuple, "lines")):
+        if isinstance(default, python_type):
+            return kind  # type: ignore[return-value]
+    return "str"
 
 
 @dataclass(frozen=True)
 class PostgresSettings:
-    postgres: str = "auto"
-    postgres_url: str | None = None
-    allow_remote: bool = False
-    postgres_version: str = "17"
-    migrations: str | None = None
-    schema_sql: str | None = None
-    isolation: str = "transaction"
-    keep_tables: tuple[str, ...] = ()
-    reuse_db: bool = True
-    db_dependency: str | None = None
-    env: tuple[str, ...] = ()
-    allow_databases: tuple[str, ...] = ()
-    db_session_class: str | None = None
-    project: str | None = None
-    cache_dir: str | None = None
+    """PostgreSQL: the server, the databases, migrations and per-test isolation."""
+
+    postgres: str = setting(
+        "Postgres provider: auto, embedded, url, container, local or none.",
+        default="auto",
+        choices=("auto", "embedded", "url", "container", "local", "none"),
+    )
+    postgres_url: str | None = setting("Use this PostgreSQL server (the plugin creates its own databases there).")
+    allow_remote: bool = setting("Allow a Postgres/Redis URL whose host is not this machine.", default=False)
+    postgres_version: str = setting("Image tag for the container provider (e.g. 17).", default="17")
+    migrations: str | None = setting(
+        "Alembic ini file or folder of V001__name.sql migrations to build the schema.", kind="path"
+    )
+    schema_sql: str | None = setting("A plain SQL schema file applied to the template database.", kind="path")
+    isolation: str = setting(
+        "Per-test isolation: transaction (rollback), truncate or clone.", default="transaction", choices=ISOLATIONS
+    )
+    keep_tables: tuple[str, ...] = setting("Tables the truncate isolation never empties (seed data).", default=())
+    reuse_db: bool = setting(
+        "In transaction isolation, keep the worker database for the next run when it is verified "
+        "unchanged (locked while in use; recreated when the migrations change or a write was committed).",
+        default=True,
+    )
+    db_dependency: str | None = setting(
+        "The app's DB session dependency (module:get_db), overridden to join the test's database."
+    )
+    env: tuple[str, ...] = setting(
+        "Lines NAME=VALUE exported before the app is imported; {url} {host} {port} {user} {password} "
+        "{dbname} {redis_url} are filled in.",
+        default=(),
+    )
+    allow_databases: tuple[str, ...] = setting(
+        "Databases the connection guard lets tests reach besides the plugin's own: lines of names or URLs.", default=()
+    )
+    db_session_class: str | None = setting(
+        "Session class the xaio_db_dependency override yields (module:Class; default: detected from the dependency)."
+    )
+    project: str | None = setting("Name used in the databases the plugin creates (default: the rootdir's name).")
+    cache_dir: str | None = setting("Where the embedded cluster and other caches live.", kind="path")
 
 
 @dataclass(frozen=True)
 class RedisSettings:
-    redis: str = "auto"
-    redis_url: str | None = None
+    """Redis: the provider and the server."""
+
+    redis: str = setting(
+        "Redis provider: auto, url, binary, container or none.",
+        default="auto",
+        choices=("auto", "url", "binary", "container", "none"),
+    )
+    redis_url: str | None = setting("Use this Redis server (the plugin only flushes logical DBs it owns).")
 
 
 @dataclass(frozen=True)
 class AppSettings:
-    app: str | None = None
-    base_url: str | None = None
+    """The app under test."""
+
+    app: str | None = setting("The FastAPI app under test: package.module:app or package.module:create_app().")
+    base_url: str | None = setting(
+        "Base URL of the test clients (default http://testserver, or an allowed host of TrustedHostMiddleware)."
+    )
 
 
 @dataclass(frozen=True)
 class AuthSettings:
-    jwt_secret: str | None = None
-    jwt_secret_from: str | None = None
-    jwt_algorithm: str = "HS256"
-    jwt_claims: tuple[str, ...] = ()
-    jwt_lifetime: int = 900
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
-    jwt_subject: str | None = None
-    jwt_private_key: str | None = None
-    jwt_public_key_env: str | None = None
+    """Test tokens: how they are signed and what they claim."""
+
+    jwt_secret: str | None = setting("Secret used to sign HS* test tokens.")
+    jwt_secret_from: str | None = setting("Read the JWT secret from the app, e.g. app.core.config:settings.SECRET_KEY.")
+    jwt_algorithm: str = setting("JWT algorithm: HS256 (default), HS384, HS512, RS256, ES256.", default="HS256")
+    jwt_claims: tuple[str, ...] = setting(
+        "Extra claims as lines name=value; values may use {user.id}-style templates.", default=()
+    )
+    jwt_lifetime: int = setting("Lifetime of minted tokens in seconds.", default=900)
+    jwt_audience: str | None = setting("aud claim of minted tokens.")
+    jwt_issuer: str | None = setting("iss claim of minted tokens.")
+    jwt_subject: str | None = setting("sub claim template (default {user.id}, or 'xaio-test-user' with no user row).")
+    jwt_private_key: str | None = setting(
+        "PEM private key file to sign RS*/ES* tokens (default: a key pair made per session).", kind="path"
+    )
+    jwt_public_key_env: str | None = setting(
+        "Export the RS*/ES* public key (PEM) in this env var before the app is imported, e.g. JWT_PUBLIC_KEY."
+    )
 
 
 @dataclass(frozen=True)
 class MatrixSettings:
-    auth_dependencies: tuple[str, ...] = ()
-    public_routes: tuple[str, ...] = ()
-    validation_status: int = 422
-    expected_status: tuple[str, ...] = ()
-    admin_dependencies: tuple[str, ...] = ()
-    admin_attrs: tuple[str, ...] = ()
-    matrix_examples: int = 0
-    matrix_report: str | None = None
+    """The endpoint matrix."""
+
+    auth_dependencies: tuple[str, ...] = setting(
+        "Extra dependencies (module:callable) that mean a route requires auth.", default=()
+    )
+    public_routes: tuple[str, ...] = setting(
+        "Routes that need no auth: lines like 'GET /health' or '/docs*'.", default=()
+    )
+    validation_status: int = setting("Status the app answers for invalid input (FastAPI default 422).", default=422)
+    expected_status: tuple[str, ...] = setting(
+        "Override expected statuses per case kind: lines kind=status.", default=()
+    )
+    admin_dependencies: tuple[str, ...] = setting(
+        "Dependencies (module:callable) that mean a route is for admins only (-403-not-admin cases).", default=()
+    )
+    admin_attrs: tuple[str, ...] = setting(
+        "Attributes of the admin user the matrix makes with xaio_user_factory: lines like is_superuser = true.",
+        default=(),
+    )
+    matrix_examples: int = setting("Hypothesis-drawn requests per route (the -examples case); 0: none.", default=0)
+    matrix_report: str | None = setting("Write the matrix's route x case-kind table to this JSON file.", kind="path")
 
 
 @dataclass(frozen=True)
 class ExternalsSettings:
-    mock_externals: bool = False
-    allow_hosts: tuple[str, ...] = ()
-    stripe_webhook_secret: str | None = None
-    stripe_webhook_secret_from: str | None = None
-    github_webhook_secret: str | None = None
+    """Outbound HTTP: the fakes and the network guard."""
+
+    mock_externals: bool = setting(
+        "Answer Stripe, Brevo and GitHub with in-process fakes; block other hosts.", default=False
+    )
+    allow_hosts: tuple[str, ...] = setting("Hosts outbound HTTP may reach while externals are mocked.", default=())
+    stripe_webhook_secret: str | None = setting("Webhook signing secret the app checks (whsec_...).")
+    stripe_webhook_secret_from: str | None = setting("Read the Stripe webhook secret from the app (module:attr).")
+    github_webhook_secret: str | None = setting("Secret for X-Hub-Signature-256 on GitHub webhooks.")
 
 
 @dataclass(frozen=True)
 class DbSettings:
-    migration_checks: bool = False
+    """The database toolkit."""
+
+    migration_checks: bool = setting(
+        "Generate migration check test items (single head, up from empty, round trips, Alembic models match).",
+        default=False,
+    )
 
 
 @dataclass(frozen=True)
 class CoverageSettings:
-    cov_threshold: float = 80.0
-    cov_fail_under_file: float | None = None
+    """The coverage gaps report."""
+
+    cov_threshold: float = setting("List files under this coverage percent at the end of the run.", default=80.0)
+    cov_fail_under_file: float | None = setting(
+        "Fail the run when any measured file is under this percent.", kind="float"
+    )
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -314,6 +265,20 @@ _SECTIONS: dict[str, type[Any]] = {
     "db": DbSettings,
     "coverage": CoverageSettings,
 }
+
+
+def _options() -> tuple[Option, ...]:
+    """The option table, read off the section dataclasses' fields (section by section, in order)."""
+    options = []
+    for section, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            spec: _Spec = f.metadata[_SPEC]
+            options.append(Option(f.name, section, spec.help, spec.kind, f.default, spec.choices, spec.cli, spec.env))
+    return tuple(options)
+
+
+#: Every setting, in the order the docs' reference lists them; derived from the section dataclasses.
+OPTIONS: tuple[Option, ...] = _options()
 
 
 @dataclass(frozen=True)
