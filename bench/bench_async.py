@@ -16,16 +16,11 @@ Run on demand; nothing here is part of the test suite.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from _common import measured_line, run_pytest, write_block
 
 N_TESTS = 100
 APP = """
@@ -85,21 +80,7 @@ def test_n(xaio_anon_client, xaio_db, i):
 
 
 def _run(project: Path, args: list[str], env_extra: dict[str, str] | None = None) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XAIO_", "PG", "DATABASE_URL"))}
-    env.update(env_extra or {})
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0 or f"{N_TESTS} passed" not in result.stdout:
-        raise SystemExit(f"suite failed in {project} ({args}):\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
-    return elapsed
+    return run_pytest(project, args, N_TESTS, drop_env=("XAIO_", "PG", "DATABASE_URL"), env_extra=env_extra)
 
 
 def main() -> None:
@@ -145,12 +126,9 @@ def main() -> None:
             continue
         ratio = f"{truncate / cost:.1f}×" if cost > 0 and label != plans[2][0] else "—"
         rows.append(f"| {label} | {wall:.2f} s | {cost * 1000:.2f} ms | {ratio} |")
-    server = f"{urlsplit(opts.url).hostname}:{urlsplit(opts.url).port}"
     table = "\n".join(
         [
-            f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'} "
-            f"({os.cpu_count()} cores, Python {platform.python_version()}), {N_TESTS} tests per suite, "
-            f"median of {opts.repeat} runs after a warm-up, server {server}.",
+            measured_line(N_TESTS, opts.repeat, opts.url),
             "",
             "| suite (async app: asyncpg, module-level pooled engine) | wall time | per test over no database "
             "| cheaper than truncate by |",
@@ -160,11 +138,7 @@ def main() -> None:
     )
     print("\n" + table)
     if opts.write:
-        text = opts.write.read_text()
-        block = f"<!-- bench:async -->\n{table}\n<!-- /bench:async -->"
-        new = re.sub(r"<!-- bench:async -->.*?<!-- /bench:async -->", lambda _: block, text, flags=re.S)
-        opts.write.write_text(new if new != text else text + "\n" + block + "\n")
-        print(f"wrote {opts.write}")
+        write_block(opts.write, "async", table)
 
 
 if __name__ == "__main__":

@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from _common import measured_line, run_pytest, write_block
 
 N_TESTS = 100
 SCHEMA = """
@@ -73,20 +69,7 @@ postgresql = factories.postgresql("postgresql_noproc")
 
 
 def _run(project: Path, args: list[str], n: int = N_TESTS) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XAIO_", "PG"))}
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0 or f"{n} passed" not in result.stdout:
-        raise SystemExit(f"suite failed in {project}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
-    return elapsed
+    return run_pytest(project, args, n)
 
 
 def main() -> None:
@@ -151,12 +134,9 @@ def main() -> None:
         ratio = f"{ppg / overhead:.0f}×" if overhead > 0 and compared else "—"
         per_test = f"{overhead / N_TESTS * 1000:.2f} ms" if label != plans[0][0] else "—"
         rows.append(f"| {label} | {wall:.2f} s | {overhead:.2f} s | {per_test} | {ratio} |")
-    server = f"{urlsplit(opts.url).hostname}:{urlsplit(opts.url).port}"
     table = "\n".join(
         [
-            f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'} "
-            f"({os.cpu_count()} cores, Python {platform.python_version()}), {N_TESTS} tests per suite, "
-            f"median of {opts.repeat} runs after a warm-up, server {server}.",
+            measured_line(N_TESTS, opts.repeat, opts.url),
             "",
             "| suite | wall time | isolation overhead | per test | lower than pytest-postgresql by |",
             "|---|---|---|---|---|",
@@ -179,11 +159,7 @@ def main() -> None:
         }
         opts.json.write_text(json.dumps(figures, indent=2))
     if opts.write:
-        text = opts.write.read_text()
-        block = f"<!-- bench:isolation -->\n{table}\n<!-- /bench:isolation -->"
-        new = re.sub(r"<!-- bench:isolation -->.*?<!-- /bench:isolation -->", lambda _: block, text, flags=re.S)
-        opts.write.write_text(new if new != text else text + "\n" + block + "\n")
-        print(f"wrote {opts.write}")
+        write_block(opts.write, "isolation", table)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def xaio_example(db: Any) -> Iterator[Any]:
             try:
                 yield db
             finally:
-                db._workers.truncate_written()
+                db.truncate_written()
             return
         if db.isolation != "transaction":
             from pytest_xaio.errors import config_error

@@ -84,25 +84,26 @@ def tables(conn: Any, schema: str = "public", *, include_history: bool = False) 
 
 
 def table_exists(conn: Any, table: str) -> bool:
-    schema, name = _split(table)
-    row = conn.execute(
-        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
-        (schema, name),
-    ).fetchone()
-    return row is not None
+    return _oid(conn, table, "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')") is not None
 
 
 def _regclass(conn: Any, table: str) -> int:
+    oid = _oid(conn, table)
+    if oid is None:
+        schema, _ = _split(table)
+        raise LookupError(f"table {table!r} does not exist (tables: {', '.join(tables(conn, schema)) or 'none'})")
+    return oid
+
+
+def _oid(conn: Any, table: str, kinds: str = "") -> int | None:
+    """The pg_class oid of ``schema.table`` (``kinds``: a fixed extra condition on relkind)."""
     schema, name = _split(table)
     row = conn.execute(
         "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s",
+        f"WHERE n.nspname = %s AND c.relname = %s {kinds}",
         (schema, name),
     ).fetchone()
-    if row is None:
-        raise LookupError(f"table {table!r} does not exist (tables: {', '.join(tables(conn, schema)) or 'none'})")
-    return int(row[0])
+    return None if row is None else int(row[0])
 
 
 def columns(conn: Any, table: str) -> list[Column]:

@@ -4,8 +4,9 @@ at import: the HTTP libraries are hooked (and imported) only when externals are 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pytest_xaio.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pytest_xaio.externals.brevo import BrevoFake, SentEmail
@@ -50,10 +51,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

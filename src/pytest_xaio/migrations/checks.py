@@ -228,33 +228,34 @@ def _round_trip(item: MigrationCheck) -> None:
 
 def _round_trip_in(migrator: Any, version: str, previous: str, label: str) -> None:
     if previous != "base":
-        try:
+        with _failing_as(f"cannot reach the migration before {label}"):
             migrator.upgrade(to=previous)
-        except MigrationError as exc:
-            raise MigrationCheckFailed(f"cannot reach the migration before {label}: {exc}") from exc
     before = migrator.dump()
-    try:
+    with _failing_as(label):
         migrator.upgrade(to=version)
         after = migrator.dump()
         migrator.downgrade(to=previous)
-    except MigrationError as exc:
-        raise MigrationCheckFailed(f"{label}: {exc}") from exc
     undone = migrator.dump()
-    if undone != before:
-        raise MigrationCheckFailed(
-            f"undoing {label} does not restore the schema before it:\n"
-            + _schema_diff(before, undone, "before", "after undo")
-        )
-    try:
+    _same_schema(before, undone, f"undoing {label} does not restore the schema before it", ("before", "after undo"))
+    names = ("first upgrade", "second upgrade")
+    with _failing_as(f"{label} fails when applied again after its undo"):
         migrator.upgrade(to=version)
-    except MigrationError as exc:
-        raise MigrationCheckFailed(f"{label} fails when applied again after its undo: {exc}") from exc
     again = migrator.dump()
-    if again != after:
-        raise MigrationCheckFailed(
-            f"{label} applied again after its undo gives another schema:\n"
-            + _schema_diff(after, again, "first upgrade", "second upgrade")
-        )
+    _same_schema(after, again, f"{label} applied again after its undo gives another schema", names)
+
+
+@contextmanager
+def _failing_as(what: str) -> Iterator[None]:
+    """A migration that fails inside the block fails the check with ``what`` in front."""
+    try:
+        yield
+    except MigrationError as exc:
+        raise MigrationCheckFailed(f"{what}: {exc}") from exc
+
+
+def _same_schema(expected: list[str], actual: list[str], problem: str, names: tuple[str, str]) -> None:
+    if actual != expected:
+        raise MigrationCheckFailed(f"{problem}:\n" + _schema_diff(expected, actual, *names))
 
 
 def _models_match(item: MigrationCheck) -> None:

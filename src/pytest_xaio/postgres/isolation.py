@@ -88,6 +88,14 @@ class TestDatabase:
             self._sa_connection.begin()
         return self._sa_connection
 
+    def truncate_written(self) -> list[str]:
+        """Empty the tables written so far, as the end of a ``truncate`` test does (seed data and
+        ``xaio_keep_tables`` stay); returns the tables emptied. ``xaio_example`` calls it per example.
+        Only in ``truncate`` isolation: elsewhere the test's rows go with its transaction or clone."""
+        if self.isolation != "truncate":
+            raise RuntimeError(f"truncate_written() is for isolation='truncate', not {self.isolation!r}")
+        return self._workers.truncate_written()
+
     def session(self, session_class: type | None = None, **kwargs: Any) -> Any:
         """A SQLAlchemy ``Session`` (or ``session_class``, e.g. ``sqlmodel.Session``) that sees the test's
         rows; its commits only release a savepoint."""
