@@ -1,8 +1,9 @@
-"""The app's conftest: the app at the top, and a user row per test user."""
+"""The app's conftest: the app at the top, a user row per test user, and a pet for path parameters."""
 
 import uuid
 from types import SimpleNamespace
 
+import pytest
 from app.main import app  # noqa: F401  (imported at the top on purpose)
 
 
@@ -13,3 +14,12 @@ def pytest_xaio_create_user(db, attrs):
         (email,),
     ).fetchone()
     return SimpleNamespace(user_id=row[0], id=row[0], email=email)
+
+
+@pytest.fixture
+def pet_id(xaio_db, xaio_user):
+    """A pet of the test user's, written through xaio_db (the matrix fills {pet_id} with it)."""
+    row = xaio_db.execute(
+        "INSERT INTO pet (owner_id, name) VALUES (%s, 'fixture pet') RETURNING id", (xaio_user.user_id,)
+    ).fetchone()
+    return row[0]

@@ -31,6 +31,7 @@ def upgrade():
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.ForeignKeyConstraint(["owner_id"], ["user_account.user_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("owner_id", "name", name="uq_pet_owner_name"),
     )
 
 
