@@ -7,9 +7,10 @@ from a shell), seed rows, run the project's own suite through the plugin, and ch
 still holds exactly what it held (row counts of every table, before and after). The projects run
 in child processes (their packages are both called ``app``), with ini keys and a conftest hook only.
 
-Coverage of the provider/worker matrix: sqlmodel_app on the embedded default without xdist and on
-the URL provider with ``-n 2``; async_app on the embedded default with its own ``-n auto`` and on the
-URL provider without xdist.
+Both projects run on the embedded default and on the URL provider, each without xdist and with
+``-n 2`` (async_app's own ``addopts = "-n auto"`` is overridden by the ``-n`` given). The embedded runs share the
+machine's one embedded cluster (the cache the outer session holds up) and the template cached by
+the migrations' hash, so only the first run builds anything.
 """
 
 from __future__ import annotations
@@ -141,42 +142,55 @@ SQLMODEL_IDS = (
 )
 ASYNC_IDS = (
     "tests/test_pets.py::test_settings_point_at_the_test_database",
+    "tests/test_pets.py::test_commit_through_the_app[0]",
+    "tests/test_pets.py::test_commit_through_the_app[1]",
+    "tests/test_pets.py::test_commit_through_the_app[2]",
+    "tests/test_pets.py::test_nothing_left_from_the_commits",
     "tests/test_pets.py::test_create_and_count_pets",
     "tests/test_pets.py::test_nothing_left_from_the_last_test",
+    "tests/test_pets.py::test_rows_of_the_test_and_of_the_app_are_one_view",
+    "tests/test_pets.py::test_begin_and_begin_nested_in_the_app",
     "tests/test_pets.py::test_sync_client_through_trusted_host",
+    "tests/test_pets.py::test_endpoints[GET /health-200-success]",
+    "tests/test_pets.py::test_endpoints[POST /users-201-success]",
     "tests/test_pets.py::test_endpoints[POST /pets-201-success]",
+    "tests/test_pets.py::test_endpoints[POST /pets/batch-201-success]",
+    "tests/test_pets.py::test_endpoints[GET /pets/{pet_id}-200-success]",
+    "tests/test_pets.py::test_endpoints[DELETE /pets/{pet_id}-204-success]",
+    "tests/test_pets.py::test_the_pool_still_answers_after_the_matrix",
 )
 
+#: Every project runs on both providers, without xdist and with two workers.
+PROVIDERS = {"embedded": (), "url": (f"--xaio-postgres-url={SERVICE}/postgres",)}
+RUNS = [pytest.param(provider, workers, id=f"{provider}-n{workers}") for provider in PROVIDERS for workers in "02"]
 
-def test_sqlmodel_app_on_embedded(sqlmodel_dev: tuple[Path, DeveloperDatabase]) -> None:
+
+def run_on(project: Path, provider: str, workers: str) -> subprocess.CompletedProcess[str]:
+    done = run(project, "-n", workers, *PROVIDERS[provider])
+    if workers != "0":  # xdist ran it
+        assert "2 workers [" in done.stdout, done.stdout[-3000:]
+    return done
+
+
+@pytest.mark.parametrize(("provider", "workers"), RUNS)
+def test_sqlmodel_app(sqlmodel_dev: tuple[Path, DeveloperDatabase], provider: str, workers: str) -> None:
     project, dev = sqlmodel_dev
     before = row_counts(dev.url)
     assert before == {"alembic_version": 1, "item": 2, '"user"': 2}
-    assert_green(run(project), *SQLMODEL_IDS)
+    assert_green(run_on(project, provider, workers), *SQLMODEL_IDS)
     assert row_counts(dev.url) == before
 
 
-def test_sqlmodel_app_on_the_url_provider_under_xdist(sqlmodel_dev: tuple[Path, DeveloperDatabase]) -> None:
-    project, dev = sqlmodel_dev
-    before = row_counts(dev.url)
-    assert_green(run(project, "-n", "2", f"--xaio-postgres-url={SERVICE}/postgres"), *SQLMODEL_IDS)
-    assert row_counts(dev.url) == before
-
-
-def test_async_app_on_embedded_with_its_own_n_auto(async_dev: tuple[Path, DeveloperDatabase]) -> None:
+@pytest.mark.parametrize(("provider", "workers"), RUNS)
+def test_async_app(async_dev: tuple[Path, DeveloperDatabase], provider: str, workers: str) -> None:
+    """The async project on the default transaction isolation (its ini sets none)."""
     project, dev = async_dev
+    assert "xaio_isolation" not in (project / "pyproject.toml").read_text()
     before = row_counts(dev.url)
     assert before == {"alembic_version": 1, "pet": 1, "user_account": 1}
-    done = run(project)
-    assert "created: " in done.stdout or "bringing up nodes" in done.stdout  # xdist ran it (-n auto)
+    done = run_on(project, provider, workers)
     assert_green(done, *ASYNC_IDS)
-    assert row_counts(dev.url) == before
-
-
-def test_async_app_on_the_url_provider(async_dev: tuple[Path, DeveloperDatabase]) -> None:
-    project, dev = async_dev
-    before = row_counts(dev.url)
-    assert_green(run(project, "-n", "0", f"--xaio-postgres-url={SERVICE}/postgres"), *ASYNC_IDS)
+    assert "one rolled-back transaction per test" in done.stdout
     assert row_counts(dev.url) == before
 
 
@@ -253,6 +267,37 @@ def test_an_app_connecting_to_the_developer_database_fails_with_the_guards_messa
     done = run(project, "-n", "0", "tests/test_items.py::test_create_and_read_item")
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"refused a database connection to postgresql://postgres@localhost:5432/{dev.name}" in done.stdout
+    assert "fix: map the settings the app reads to the test database with xaio_env lines" in done.stdout
+    assert row_counts(dev.url) == before
+
+
+ASYNC_SCHEMA = """
+CREATE TABLE user_account (user_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email varchar(256) NOT NULL UNIQUE,
+    hashed_password varchar(128) NOT NULL);
+CREATE TABLE pet (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name varchar(128) NOT NULL,
+    owner_id uuid NOT NULL REFERENCES user_account (user_id) ON DELETE CASCADE, UNIQUE (owner_id, name));
+"""
+
+
+def test_an_async_app_connecting_to_the_developer_database_fails_with_the_guards_message(
+    async_dev: tuple[Path, DeveloperDatabase], tmp_path: Path
+) -> None:
+    """The same for the async project: no DATABASE__* mapping, so the module-level asyncpg pool that
+    /health uses aims at the developer's database (the sessions are overridden), and the guard stops it."""
+    source, dev = async_dev
+    project = copy_project("async_app", tmp_path)
+    (project / ".env").write_text((source / ".env").read_text())
+    (project / "schema.sql").write_text(ASYNC_SCHEMA)
+    for name in ("HOSTNAME", "PORT", "USERNAME", "PASSWORD", "DB"):
+        _without_env_line(project, f"DATABASE__{name}")
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(
+        text.replace('xaio_migrations = "alembic.ini"', 'xaio_schema_sql = "schema.sql"')
+    )
+    before = row_counts(dev.url)
+    done = run(project, "-n", "0", "tests/test_pets.py::test_sync_client_through_trusted_host")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"refused a database connection to postgresql://postgres@127.0.0.1:5432/{dev.name}" in done.stdout
     assert "fix: map the settings the app reads to the test database with xaio_env lines" in done.stdout
     assert row_counts(dev.url) == before
 
