@@ -323,3 +323,95 @@ def test_ci_github_from_a_sub_folder_writes_at_the_git_root(tmp_path: Path) -> N
     paths = upload["with"]["path"].split()
     assert "backend/minimal_app/coverage.xml" in paths
     assert all(path.startswith("backend/minimal_app/") for path in paths), paths
+
+
+# --- an async env.py that reads DATABASE_URL ---------------------------------------------------------------
+ASYNC_ENV_PY = """
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+URL = os.environ["DATABASE_URL"]{convert}
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations():
+    engine = create_async_engine(URL)
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+
+
+asyncio.run(run_async_migrations())
+"""
+
+BUILT_BY = """
+import os
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a1"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("built_by", sa.Column("pid", sa.Integer), sa.Column("driver", sa.Text))
+    op.execute(f"INSERT INTO built_by VALUES ({os.getpid()}, '{op.get_bind().dialect.driver}')")
+
+
+def downgrade():
+    op.drop_table("built_by")
+"""
+
+
+@pytest.mark.parametrize(
+    ("env_line", "convert"),
+    [
+        # the developer's DATABASE_URL carries the driver; the xaio_env line keeps it for the tests
+        ("DATABASE_URL=postgresql+asyncpg://{user}:{password}@{host}:{port}/{dbname}", ""),
+        # env.py puts the driver in itself, from the plain URL the plugin exports
+        ("APP_ENV=test", '.replace("postgresql://", "postgresql+asyncpg://", 1)'),
+    ],
+    ids=["asyncpg-url-in-xaio-env", "env-py-adds-the-driver"],
+)
+def test_async_env_py_reading_database_url_builds_the_template(
+    pytester: pytest.Pytester, env_line: str, convert: str
+) -> None:
+    """The template is built in a fresh interpreter, through the user's own driver (asyncpg stays
+    asyncpg: nothing rewrites the URL to a sync driver), and the tests see the migrated schema."""
+    pytester.makeini(
+        f"[pytest]\nasyncio_default_fixture_loop_scope = function\nxaio_migrations = alembic.ini\n"
+        f"xaio_env =\n    {env_line}\n"
+    )
+    pytester.makefile(".ini", alembic="[alembic]\nscript_location = migrations\n")
+    pytester.mkdir("migrations")
+    pytester.path.joinpath("migrations", "env.py").write_text(ASYNC_ENV_PY.format(convert=convert))
+    pytester.mkdir("migrations/versions")
+    pytester.path.joinpath("migrations", "versions", "a1_built_by.py").write_text(BUILT_BY)
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_template(xaio_db):
+            pid, driver = xaio_db.execute("SELECT pid, driver FROM built_by").fetchone()
+            assert driver == "asyncpg"
+            assert pid != os.getpid()  # migrated by another interpreter, as alembic from a shell does
+            assert xaio_db.execute("SELECT version_num FROM alembic_version").fetchone() == ("a1",)
+
+        def test_the_tests_get_the_same_driver():
+            expected = "postgresql+asyncpg://" if "DATABASE_URL" in EXPECTED_LINE else "postgresql://"
+            assert os.environ["DATABASE_URL"].startswith(expected)
+        """.replace("EXPECTED_LINE", repr(env_line))
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
