@@ -415,3 +415,70 @@ def test_async_env_py_reading_database_url_builds_the_template(
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+# --- the default user's id when no hook makes rows -----------------------------------------------------------
+UUID_USERS_APP = """
+import os
+
+import jwt
+from fastapi import Depends, FastAPI, Header, HTTPException
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+SECRET = "uuid-users-secret-0123456789abcdef0123"
+engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def get_db():
+    with Session(engine) as session:
+        yield session
+
+
+app = FastAPI()
+
+
+@app.get("/me")
+def me(authorization: str = Header(), db: Session = Depends(get_db)):
+    sub = jwt.decode(authorization.removeprefix("Bearer "), SECRET, algorithms=["HS256"])["sub"]
+    # the sub goes to the uuid column as it is, as the full-stack template's session.get(User, sub) does
+    row = db.execute(text("SELECT email FROM user_account WHERE user_id = :id"), {"id": sub}).first()
+    if row is None:
+        raise HTTPException(404, "User not found")
+    return {"email": row[0]}
+"""
+
+
+def test_without_the_hook_a_uuid_keyed_user_table_gets_uuid_subs(pytester: pytest.Pytester) -> None:
+    """No pytest_xaio_create_user: the test user has no row. With uuid keys its id is a stable UUID,
+    so the app answers its own 404 instead of a 500 from casting 'xaio-test-user' to uuid."""
+    pytester.makepyfile(uuid_users_app=UUID_USERS_APP)
+    pytester.makefile(".sql", schema="CREATE TABLE user_account (user_id uuid PRIMARY KEY, email text NOT NULL);\n")
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\npythonpath = .\nxaio_app = uuid_users_app:app\n"
+        "xaio_schema_sql = schema.sql\n"
+        "xaio_db_dependency = uuid_users_app:get_db\nxaio_jwt_secret_from = uuid_users_app:SECRET\n"
+    )
+    pytester.makepyfile(
+        test_me="""
+        import uuid
+
+        import jwt
+
+        def test_me(xaio_client, xaio_user, xaio_token, xaio_db):
+            assert isinstance(xaio_user.id, uuid.UUID)
+            claims = jwt.decode(xaio_token.for_user(), options={"verify_signature": False})
+            assert claims["sub"] == str(xaio_user.id)
+            response = xaio_client.get("/me")
+            assert response.status_code == 404, response.text
+            assert xaio_db.execute("SELECT count(*) FROM user_account").fetchone() == (0,)
+
+        def test_the_same_id_in_every_test(xaio_user, xaio_user_factory):
+            assert xaio_user.id == uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL,
+                "https://pypi.org/project/pytest-xaio/#users-without-rows"), "xaio-test-user")
+            assert xaio_user_factory(plan="pro").id == xaio_user.id
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*no pytest_xaio_create_user hook*UUIDs because user_account has uuid keys*"])

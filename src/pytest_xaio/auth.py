@@ -28,7 +28,16 @@ from pytest_xaio.errors import config_error, missing_extra
 from pytest_xaio.resolve import resolve_object
 from pytest_xaio.runtime import XaioRuntime, session_object
 
-__all__ = ["DEFAULT_USER_ID", "KeyPair", "TokenFactory", "User", "default_user", "session_keys", "token_factory"]
+__all__ = [
+    "DEFAULT_USER_ID",
+    "KeyPair",
+    "TokenFactory",
+    "User",
+    "default_user",
+    "default_user_id",
+    "session_keys",
+    "token_factory",
+]
 
 #: The ``id`` (and token ``sub``) of the user tests get when the project makes no user rows.
 DEFAULT_USER_ID = "xaio-test-user"
@@ -137,6 +146,9 @@ class AuthSession:
         self.settings = runtime.settings
         self.keys: KeyPair | None = None
         self.factory: TokenFactory | None = None
+        self.runtime = runtime
+        self.user_key: tuple[str, str] | None = None  # (user table, key type), read once
+        self.user_key_read = False
 
 
 _auth_key = pytest.StashKey[AuthSession]()
@@ -144,6 +156,39 @@ _auth_key = pytest.StashKey[AuthSession]()
 
 def _auth_session(config: pytest.Config) -> AuthSession:
     return session_object(config, _auth_key, AuthSession)
+
+
+def default_user_id(config: pytest.Config, name: str = DEFAULT_USER_ID) -> Any:
+    """The id of a test user that has no row (no ``pytest_xaio_create_user`` hook): ``name``, or a
+    UUID made from it when the app's user table has uuid keys (``postgres/user_table.py``)."""
+    from pytest_xaio.postgres.user_table import default_id
+
+    session = _auth_session(config)
+    if not session.user_key_read:
+        session.user_key_read = True
+        session.user_key = _read_user_key(config)
+        if session.user_key is not None and session.user_key[1] == "uuid":
+            session.runtime.add_summary(
+                f"xaio: no pytest_xaio_create_user hook: test users have no row; their ids (token sub) are UUIDs "
+                f"because {session.user_key[0]} has uuid keys. Implement the hook so protected routes find the user."
+            )
+    return default_id(None if session.user_key is None else session.user_key[1], name)
+
+
+def _read_user_key(config: pytest.Config) -> tuple[str, str] | None:
+    """The user table's key type in the worker database, when the project has a schema at all."""
+    settings = get_settings(config).postgres
+    if settings.postgres == "none" or not (settings.migrations or settings.schema_sql):
+        return None
+    import psycopg
+
+    from pytest_xaio.postgres.session import postgres_session
+    from pytest_xaio.postgres.user_table import find_user_key
+
+    export_env(config)
+    workers = postgres_session(config).workers()
+    with psycopg.connect(workers.worker_db.url, autocommit=True) as conn:
+        return find_user_key(conn)
 
 
 def session_keys(config: pytest.Config) -> KeyPair | None:

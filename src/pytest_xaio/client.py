@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from pytest_xaio.app import ASGIApp, lifespan, load_app, open_async_client, open_client
-from pytest_xaio.auth import TokenFactory, User, default_user, token_factory
+from pytest_xaio.auth import TokenFactory, User, default_user, default_user_id, token_factory
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
 from pytest_xaio.loop import app_loop
@@ -127,7 +127,7 @@ class UserFactory:
 
     def __call__(self, **attrs: Any) -> User:
         if not self.makes_rows:
-            return cast(User, default_user(**attrs))
+            return cast(User, default_user(**{"id": default_user_id(self._request.config), **attrs}))
         db = self._request.getfixturevalue("xaio_db")
         user = self._request.node.ihook.pytest_xaio_create_user(db=db, attrs=dict(attrs))
         return cast(User, default_user(**attrs) if user is None else user)
@@ -151,7 +151,8 @@ def xaio_app(pytestconfig: pytest.Config) -> ASGIApp:
 def xaio_user_factory(request: pytest.FixtureRequest) -> UserFactory:
     """Make users with attributes; rows come from your ``pytest_xaio_create_user(db, attrs)`` hook.
 
-    With no hook implemented, every user is a plain object with ``id == "xaio-test-user"`` and no row.
+    With no hook implemented, every user is a plain object with ``id == "xaio-test-user"`` and no row
+    (a UUID made from that name when the app's user table has uuid keys).
 
     Example::
 

@@ -238,14 +238,18 @@ class Case:
         if identity == "user":
             return self._request.getfixturevalue("xaio_user")
         if identity not in self._users:
-            from pytest_xaio.auth import default_user
+            from pytest_xaio.auth import default_user, default_user_id
             from pytest_xaio.errors import exit_on_config_error
             from pytest_xaio.matrix.authz import admin_attrs
 
             factory = self._request.getfixturevalue("xaio_user_factory")
             attrs = admin_attrs(self._request.config) if identity == "admin" else {}
             with exit_on_config_error():
-                made = factory(**attrs) if factory.makes_rows else default_user(id=f"xaio-{identity}-user", **attrs)
+                made = (
+                    factory(**attrs)
+                    if factory.makes_rows
+                    else default_user(id=default_user_id(self._request.config, f"xaio-{identity}-user"), **attrs)
+                )
             first = self._request.getfixturevalue("xaio_user")
             if _user_id(made) == _user_id(first):
                 pytest.skip(
