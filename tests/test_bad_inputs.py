@@ -17,6 +17,8 @@ import pytest
 USAGE = pytest.ExitCode.USAGE_ERROR
 DB_TESTS = "def test_a(xaio_db): pass\ndef test_b(xaio_db): pass\n"
 SERVICE = "postgres@127.0.0.1:5432/postgres"
+MATRIX_APP = (Path(__file__).parent / "apps" / "matrix_inputs.py").read_text()
+MATRIX_TEST = "import pytest\n\n@pytest.mark.endpoint_matrix{}\ndef test_m(case):\n    case.validate(case.call())\n"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,29 @@ class Case:
     forbid: tuple[str, ...] = ()
 
 
+def matrix(id: str, app: str, lines: tuple[str, ...], options: str = "", ret: int = 0) -> Case:
+    """A matrix run on tests/apps/matrix_inputs.py (public routes, the URL provider)."""
+    return Case(
+        id,
+        ("-v", "--xaio-postgres-url", f"postgresql://{SERVICE}"),
+        lines,
+        ret=ret,
+        ini=(
+            f"xaio_app = matrix_inputs:{app}",
+            "xaio_schema_sql = schema.sql",
+            "xaio_db_dependency = matrix_inputs:get_db",
+            "xaio_public_routes = /*",
+        ),
+        tests=MATRIX_TEST.format(options),
+        files={
+            "matrix_inputs.py": MATRIX_APP,
+            "schema.sql": "CREATE TABLE once (k integer PRIMARY KEY, label text);\n",
+        },
+        forbid=("empty parameter set",),
+    )
+
+
+COLLECT_ERROR = pytest.ExitCode.INTERRUPTED
 CASES = [
     Case(
         "pg-url-unclosed-bracket",
@@ -131,6 +156,55 @@ CASES = [
         files={"migrations/V001__broken.sql": "CREATE TABLE (;\n"},
         tests=DB_TESTS + "def test_c(xaio_db): pass\ndef test_d(xaio_db): pass\n",
         forbid=("INTERNALERROR", "crashed"),
+    ),
+    # The endpoint matrix: no cases at all is one error naming the app and the fix, never a silent skip.
+    matrix(
+        "matrix-app-without-routes",
+        "empty",
+        (
+            "*the endpoint matrix found no HTTP routes to test in the app 'matrix_inputs:empty'*",
+            "*fix: point xaio_app*",
+        ),
+        ret=COLLECT_ERROR,
+    ),
+    matrix(
+        "matrix-app-with-only-a-websocket",
+        "sockets_only",
+        ("*found no HTTP routes to test in the app 'matrix_inputs:sockets_only' (websocket /ws: not covered*",),
+        ret=COLLECT_ERROR,
+    ),
+    matrix(
+        "matrix-patterns-match-no-route",
+        "app",
+        ("*endpoint_matrix(include=?'/nowhere/?'?) leaves no case of the 4 routes*", "*fix: check the patterns*"),
+        '(include=["/nowhere/*"])',
+        ret=COLLECT_ERROR,
+    ),
+    # ...and the shapes it used to skip or ignore: run (enum members, real files, the mount's prefix)...
+    matrix(
+        "matrix-enum-path-param",
+        "app",
+        ("*GET /colors/{color}-200-success? PASSED*", "*GET /colors/{color}-400-invalid-enum? PASSED*"),
+        '(include=["/colors/*"])',
+    ),
+    matrix(
+        "matrix-file-upload",
+        "app",
+        ("*POST /avatars-201-success? PASSED*", "*POST /avatars-400-missing-field? PASSED*"),
+        '(include=["/avatars"])',
+    ),
+    matrix(
+        "matrix-mounted-fastapi-app",
+        "app",
+        ("*POST /sub/once-201-success? PASSED*", "*POST /sub/once-201-edge-values? PASSED*"),
+        '(include=["/sub/*"])',
+    ),
+    # ...or are named in the end-of-run table.
+    matrix(
+        "matrix-websocket-and-starlette-mount-named",
+        "app",
+        ("not covered:", "  mount /legacy (Starlette): not covered*", "  websocket /ws: not covered*"),
+        '(include=["/colors/*"])',
     ),
     # Valid inputs that used to be refused or broken: they run.
     Case("pg-url-uppercase-localhost", ("--xaio-postgres-url", "postgresql://postgres@LOCALHOST:5432/postgres"), ret=0),

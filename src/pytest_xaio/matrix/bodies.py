@@ -14,7 +14,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["NOT_A_CHOICE", "Generator", "missing_id", "pattern_sample", "wrong_type_candidates"]
+__all__ = [
+    "NOT_A_CHOICE",
+    "Generator",
+    "is_binary",
+    "missing_id",
+    "pattern_sample",
+    "with_uploads",
+    "wrong_type_candidates",
+]
 
 Schema = dict[str, Any]
 
@@ -332,3 +340,35 @@ def wrong_type_candidates(schema: Schema, gen: Generator) -> list[Any]:
     if kind == "array":
         return ["not-an-array", {"xaio": "wrong-type"}]
     return [{"xaio": "wrong-type"}, "not-a-number"]
+
+
+def is_binary(schema: Any) -> bool:
+    """A file field (``UploadFile``, ``bytes = File()``, a list of them): JSON schema's binary string."""
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream":
+        return True
+    options = schema.get("anyOf") or schema.get("oneOf") or []
+    return any(is_binary(o) for o in options) or (schema.get("type") == "array" and is_binary(schema.get("items", {})))
+
+
+def with_uploads(schema: Schema, value: Any) -> Any:
+    """``value`` with each file field's text as the ``UploadFile`` FastAPI hands the route, so an
+    ``UploadFile`` field validates the way it will on the wire (where the text is the file's bytes)."""
+    from io import BytesIO
+
+    from starlette.datastructures import UploadFile
+
+    if not isinstance(value, dict):
+        return value
+    properties = schema.get("properties", {})
+
+    def upload(name: str, text: Any) -> Any:
+        return UploadFile(BytesIO(str(text).encode()), filename=f"{name}.txt")
+
+    changed = dict(value)
+    for name, item in value.items():
+        if item is None or not is_binary(properties.get(name, {})):
+            continue
+        changed[name] = [upload(name, i) for i in item] if isinstance(item, list) else upload(name, item)
+    return changed

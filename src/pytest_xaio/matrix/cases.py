@@ -11,8 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_xaio.matrix.bodies import NOT_A_CHOICE, Generator, missing_id, pattern_sample, wrong_type_candidates
+from pytest_xaio.matrix.bodies import NOT_A_CHOICE, Generator, missing_id, wrong_type_candidates
 from pytest_xaio.matrix.expect import CASE_KINDS, KIND_CODES, Expectations
+from pytest_xaio.matrix.params import (
+    choice_type,
+    describe_errors,
+    has_choices,
+    repaired,
+    replace_at,
+    scalar_type,
+    scalar_type_of,
+)
 from pytest_xaio.matrix.routes import Param, RouteInfo, matches
 
 __all__ = ["CASE_KINDS", "CaseSpec", "Expectations", "build_cases"]
@@ -20,7 +29,7 @@ __all__ = ["CASE_KINDS", "CaseSpec", "Expectations", "build_cases"]
 _TOKEN_CASES = {
     "bearer": ("missing-auth", "malformed-header", "expired-token", "wrong-signature", "alg-none"),
     "apikey": ("missing-auth", "malformed-header"),
-    "basic": ("missing-auth", "malformed-header"),
+    "basic": ("missing-auth", "malformed-header", "wrong-password"),
 }
 #: Fixtures that hold the credentials of the routes whose auth is not a bearer token.
 CREDENTIAL_FIXTURES = {"apikey": "xaio_api_key", "basic": "xaio_basic_auth"}
@@ -48,6 +57,7 @@ class CaseSpec:
     before: CaseSpec | None = None  # a request sent first (after-delete: the DELETE)
     examples: int = 0  # Hypothesis-drawn requests (the examples case)
     app: str | None = None  # the marker's app=, so requests go to the app the case was read from
+    notes: tuple[str, ...] = ()  # what the matrix does not cover in that app (websockets...), for the report
 
     @property
     def anonymous(self) -> bool:
@@ -82,12 +92,13 @@ def build_cases(
     admin_identity: bool = False,
     examples: int = 0,
     app: str | None = None,
+    notes: tuple[str, ...] = (),
 ) -> list[CaseSpec]:
     """All cases for the routes, in route order; ids are unique.
 
     ``admin_identity``: admin attributes are configured, so admin routes' success cases run as an admin.
     """
-    from pytest_xaio.matrix.authz import after_delete_case, authz_cases, robustness_cases
+    from pytest_xaio.matrix.authz import after_delete_case, authz_cases, not_covered_authz, robustness_cases
 
     cases: list[CaseSpec] = []
     chosen = [
@@ -103,6 +114,7 @@ def build_cases(
         route_cases = builder.build()
         route_cases[1:1] = robustness_cases(builder, examples)
         route_cases.extend(authz_cases(builder))
+        notes += not_covered_authz(builder)
         route_cases.extend(builder.missing_resource())
         delete = by_key.get(("DELETE", route.path))
         if route.method == "GET" and delete is not None and not is_public:
@@ -118,6 +130,8 @@ def build_cases(
         count = seen.get(case.id, 0)
         seen[case.id] = count + 1
         unique.append(case if count == 0 else _renamed(case, count + 1))
+    if notes:
+        unique = [dataclasses.replace(case, notes=notes) for case in unique]
     return unique
 
 
@@ -145,6 +159,12 @@ class _RouteCases:
         self.app = app
         self.gen = Generator(route.body.defs if route.body else {}, seed, route.key)
         self._body = self._make_body()
+        # Path params that name a choice (an enum, a Literal), not a row: a valid member is always there.
+        self.choices = {
+            p.name: Generator(p.defs, seed, p.name).valid(p.schema, p.name)
+            for p in route.params_in("path")
+            if missing_id(p.schema, p.defs, seed) is None and has_choices(p)
+        }
         # Who sends the cases meant to get in: nobody on a public route, an admin on an admin route.
         if is_public:
             self.identity = "anon"
@@ -185,6 +205,10 @@ class _RouteCases:
     def path_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.route.params_in("path"))
 
+    def resource_names(self) -> tuple[str, ...]:
+        """Path params that name a row (an id), not a choice: what authorization and delete cases need."""
+        return tuple(name for name in self.path_names() if name not in self.choices)
+
     def missing_path(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for param in self.route.params_in("path"):
@@ -211,12 +235,12 @@ class _RouteCases:
         value = self.gen.valid(body.schema, "body")
         errors = body.validate(value)
         for _ in range(3):  # constraints pydantic checks but leaves out of the JSON schema
-            repaired = _repaired(value, errors)
-            if not errors or repaired is None:
+            fixed = repaired(value, errors)
+            if not errors or fixed is None:
                 break
-            value, errors = repaired, body.validate(repaired)
+            value, errors = fixed, body.validate(fixed)
         if errors:
-            return value, _describe_errors(errors)
+            return value, describe_errors(errors)
         return value, None
 
     def case(self, name: str, **overrides: Any) -> CaseSpec:
@@ -243,6 +267,7 @@ class _RouteCases:
             "body_problem": problem,
             "fill_fixtures": fill,
             "seed": self.seed,
+            "path": dict(self.choices),
         }
         values.update(overrides)
         return CaseSpec(**values)
@@ -273,7 +298,7 @@ class _RouteCases:
             if isinstance(valid, dict):
                 properties = self.gen.resolve(body.schema).get("properties", {})
                 for key, schema in properties.items():
-                    kind = _scalar_type_of(self.gen, schema)
+                    kind = scalar_type_of(self.gen, schema)
                     text = "not-a-boolean" if kind == "boolean" else "not-a-number"
                     changed = {**valid, key: text}
                     if kind in ("integer", "number", "boolean") and body.validate(changed):
@@ -291,9 +316,11 @@ class _RouteCases:
                     return {"body": candidate}
         for param in self.route.params_in("query"):
             # A string on the wire is only the wrong type for numbers and booleans (not for enums).
-            if _scalar_type(param) in ("integer", "number", "boolean") and not param.validate("not-a-number"):
+            if scalar_type(param) in ("integer", "number", "boolean") and not param.validate("not-a-number"):
                 return {"query": {**self.valid_params("query"), param.name: "not-a-number"}}
         for param in self.route.params_in("path"):
+            if param.name in self.choices and choice_type(param) == "string":
+                continue  # any text is the right type for a string enum: its case is invalid-enum
             if not param.validate("not-a-number"):
                 return {"path": {**self.missing_path(), param.name: "not-a-number"}}
         return None
@@ -322,7 +349,7 @@ class _RouteCases:
         valid, problem = self.valid_body()
         if body is not None and problem is None:
             for path in self.gen.walk_enums(body.schema, valid):
-                changed = _replace_at(valid, path, NOT_A_CHOICE)
+                changed = replace_at(valid, path, NOT_A_CHOICE)
                 if body.validate(changed):
                     return {"body": changed}
             if isinstance(valid, dict):  # an optional enum field the valid body leaves out
@@ -336,60 +363,7 @@ class _RouteCases:
             gen = Generator(param.defs, self.seed, param.name)
             if gen.enum_schema_exists(param.schema) and not param.validate(NOT_A_CHOICE):
                 return {"query": {**self.valid_params("query"), param.name: NOT_A_CHOICE}}
+        for param in self.route.params_in("path"):
+            if param.name in self.choices and not param.validate(NOT_A_CHOICE):
+                return {"path": {**self.missing_path(), param.name: NOT_A_CHOICE}}
         return None
-
-
-def _scalar_type(param: Param) -> str | None:
-    return _scalar_type_of(Generator(param.defs, 0, ""), param.schema)
-
-
-def _scalar_type_of(gen: Generator, schema: Any) -> str | None:
-    schema = gen.resolve(schema)
-    options = schema.get("anyOf") or schema.get("oneOf")
-    if options:
-        schema = next((o for o in options if o.get("type") not in (None, "null")), {})
-    kind = schema.get("type")
-    return kind if isinstance(kind, str) and "enum" not in schema and "const" not in schema else None
-
-
-def _repaired(value: Any, errors: Sequence[Any]) -> Any:
-    """``value`` with the fields pydantic refused for a pattern replaced by a matching string."""
-    changed = False
-    for error in errors:
-        if not isinstance(error, Mapping) or error.get("type") != "string_pattern_mismatch":
-            continue
-        pattern = (error.get("ctx") or {}).get("pattern")
-        sample = pattern_sample(str(pattern)) if pattern else None
-        loc = tuple(error.get("loc", ()))[1:]  # drop the ("body",) prefix the check added
-        if sample is None or not loc:
-            continue
-        try:
-            value = _replace_at(value, loc, sample)
-        except (KeyError, IndexError, TypeError):
-            continue
-        changed = True
-    return value if changed else None
-
-
-def _replace_at(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        return {**value, head: _replace_at(value[head], rest, new)}
-    if isinstance(value, list):
-        copy = list(value)
-        copy[head] = _replace_at(copy[head], rest, new)
-        return copy
-    return value
-
-
-def _describe_errors(errors: Sequence[Any]) -> str:
-    parts = []
-    for error in errors[:3]:
-        if isinstance(error, Mapping):
-            loc = ".".join(str(x) for x in error.get("loc", ()) if x != "body")
-            parts.append(f"{loc or 'body'}: {error.get('msg', error)}")
-        else:
-            parts.append(str(error))
-    return "; ".join(parts)

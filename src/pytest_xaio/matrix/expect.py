@@ -33,6 +33,7 @@ CASE_KINDS: dict[str, str] = {
     "expired-token": "unauthenticated",
     "wrong-signature": "unauthenticated",
     "alg-none": "unauthenticated",
+    "wrong-password": "unauthenticated",
     "unprotected-route": "unauthenticated",
     "not-admin": "forbidden",
     "unguarded-admin-route": "forbidden",

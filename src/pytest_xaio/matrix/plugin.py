@@ -7,7 +7,7 @@ Nothing heavy is imported at module level: the app and FastAPI are only touched 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -30,8 +30,9 @@ __all__ = [
     "pytest_pyfunc_call",
 ]
 
-# The routes read from each app this session (by the marker's app= spec; None is xaio_app).
-_routes_key = pytest.StashKey[dict[str | None, list["RouteInfo"]]]()
+# The routes read from each app this session (by the marker's app= spec; None is xaio_app), with
+# the lines naming what the matrix does not cover (websockets, mounts that are not FastAPI apps).
+_routes_key = pytest.StashKey[dict[str | None, tuple[list["RouteInfo"], list[str]]]]()
 # "POST /api/projects" is two words to pytest's -k grammar (an error), and braces are not allowed in
 # its words; users mean "all of these", as one term ("not POST /api/x" is "not (POST and /api/x)").
 _METHOD_THEN_PATH = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[^\s()]*)", re.IGNORECASE)
@@ -94,7 +95,7 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
     from pytest_xaio.matrix.cases import Expectations, build_cases
 
     settings = get_settings(config).matrix
-    routes = _routes(config, options.app)
+    routes, notes = _routes(config, options.app)
     if settings.admin_dependencies and not settings.admin_attrs:
         config_error(
             "xaio_admin_dependencies is set but xaio_admin_attrs is empty, so the matrix cannot make an admin",
@@ -103,7 +104,7 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
     from pytest_xaio.matrix.authz import admin_attrs
 
     admin_attrs(config)  # a bad line is an error at collection, not in every admin case
-    return build_cases(
+    specs = build_cases(
         routes,
         expectations=Expectations.from_settings(settings.validation_status, settings.expected_status, options.expect),
         include=options.include,
@@ -114,11 +115,37 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
         admin_identity=bool(settings.admin_attrs),
         examples=settings.matrix_examples if options.examples is None else options.examples,
         app=options.app,
+        notes=tuple(notes),
+    )
+    if not specs:
+        _no_cases(config, options, routes, notes)
+    return specs
+
+
+def _no_cases(config: pytest.Config, options: MatrixMarker, routes: list[RouteInfo], notes: list[str]) -> NoReturn:
+    """Zero cases would be one "empty parameter set" skip that says nothing: name the app and the fix."""
+    spec = options.app or get_settings(config).app.app or "xaio_app"
+    if not routes:
+        found = "; ".join(notes) if notes else "its route table is empty"
+        config_error(
+            f"the endpoint matrix found no HTTP routes to test in the app {spec!r} ({found})",
+            "point xaio_app (or endpoint_matrix(app=...)) at the app that has your API routes, "
+            "register them before the app is imported (include_router), or remove @pytest.mark.endpoint_matrix",
+        )
+    chosen = ", ".join(
+        f"{name}={list(value)!r}"
+        for name, value in (("include", options.include), ("exclude", options.exclude), ("statuses", options.statuses))
+        if value
+    )
+    config_error(
+        f"endpoint_matrix({chosen}) leaves no case of the {len(routes)} routes of the app {spec!r}",
+        "check the patterns against the routes (pytest --collect-only -q without them lists every case), "
+        "e.g. include=['/api/*'] or include=['GET /health']",
     )
 
 
-def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:
-    from pytest_xaio.matrix.routes import read_routes, resolve_callable
+def _routes(config: pytest.Config, app_spec: str | None) -> tuple[list[RouteInfo], list[str]]:
+    from pytest_xaio.matrix.routes import read_app, resolve_callable
 
     cache = session_object(config, _routes_key, lambda _runtime: {})
     if app_spec not in cache:
@@ -126,7 +153,7 @@ def _routes(config: pytest.Config, app_spec: str | None) -> list[RouteInfo]:
         matrix = get_settings(config).matrix
         extra = [resolve_callable(dep, "xaio_auth_dependencies entry") for dep in matrix.auth_dependencies]
         admin = [resolve_callable(dep, "xaio_admin_dependencies entry") for dep in matrix.admin_dependencies]
-        cache[app_spec] = read_routes(app, extra, admin)
+        cache[app_spec] = read_app(app, extra, admin)
     return cache[app_spec]
 
 
@@ -158,7 +185,8 @@ def case(request: pytest.FixtureRequest) -> Case:
             pytrace=False,
         )
     # For the end-of-run table (a plain dict, so xdist carries it to the controller).
-    request.node.user_properties.append((PROPERTY, {"id": spec.id, "route": spec.route.key, "name": spec.name}))
+    entry = {"id": spec.id, "route": spec.route.key, "name": spec.name, "not_covered": list(spec.notes)}
+    request.node.user_properties.append((PROPERTY, entry))
     return Case(spec, request)
 
 

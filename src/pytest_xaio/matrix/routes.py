@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_xaio.errors import config_error
+from pytest_xaio.matrix.bodies import with_uploads
 from pytest_xaio.matrix.responses import ResponseSpec, response_spec
 from pytest_xaio.matrix.responses import field_errors as _field_errors
 from pytest_xaio.resolve import resolve_object
 
-__all__ = ["ApiKey", "Param", "RouteInfo", "matches", "read_routes", "resolve_callable", "schema_of"]
+__all__ = ["ApiKey", "Param", "RouteInfo", "matches", "read_app", "read_routes", "resolve_callable", "schema_of"]
 
 Schema = dict[str, Any]
 
@@ -61,8 +62,12 @@ class Body:
     field: Any = field(repr=False, compare=False)
 
     def validate(self, value: Any) -> list[Any]:
-        """Pydantic's errors for ``value`` as a body (empty when valid)."""
-        return _field_errors(self.field, value)
+        """Pydantic's errors for ``value`` as a body (empty when valid); a multipart body's file
+        fields are checked as the uploaded files they become (``bytes`` fields as their text)."""
+        errors = _field_errors(self.field, value)
+        if errors and self.encoding == "multipart" and not _field_errors(self.field, with_uploads(self.schema, value)):
+            return []
+        return errors
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class RouteInfo:
     declared: tuple[int, ...] = ()  # statuses of FastAPI's responses= for the route
     response: ResponseSpec = field(default_factory=ResponseSpec, compare=False)
     missing_auth_status: int | None = None  # what the route's FastAPI security class answers without credentials
+    sub_app: Any = field(default=None, repr=False, compare=False)  # the mounted FastAPI app the route is in
 
     @property
     def key(self) -> str:
@@ -114,30 +120,37 @@ def resolve_callable(spec: str, what: str) -> Any:
 
 def find_fastapi(app: Any) -> Any:
     """The FastAPI app itself, looking through middleware wrappers that keep it in ``.app``."""
-    from fastapi import FastAPI
+    from pytest_xaio.matrix.mounts import fastapi_inside
 
-    seen = 0
-    current = app
-    while current is not None and seen < 20:
-        if isinstance(current, FastAPI):
-            return current
-        current = getattr(current, "app", None)
-        seen += 1
-    config_error(
-        f"the endpoint matrix needs a FastAPI app, got {type(app).__name__}",
-        "point xaio_app (or endpoint_matrix(app=...)) at the FastAPI instance",
-    )
+    found = fastapi_inside(app)
+    if found is None:
+        config_error(
+            f"the endpoint matrix needs a FastAPI app, got {type(app).__name__}",
+            "point xaio_app (or endpoint_matrix(app=...)) at the FastAPI instance",
+        )
+    return found
 
 
 def read_routes(
     app: Any, auth_dependencies: Sequence[Any] = (), admin_dependencies: Sequence[Any] = ()
 ) -> list[RouteInfo]:
     """Every (method, route) of the app's API routes, in the app's order."""
-    fastapi_app = find_fastapi(app)
+    return read_app(app, auth_dependencies, admin_dependencies)[0]
+
+
+def read_app(
+    app: Any, auth_dependencies: Sequence[Any] = (), admin_dependencies: Sequence[Any] = ()
+) -> tuple[list[RouteInfo], list[str]]:
+    """The app's API routes (mounted FastAPI sub-apps' included, under their prefix), and a line for
+    each route the matrix does not cover (websockets, other mounts), saying why."""
+    from pytest_xaio.matrix.mounts import walk_app
+
+    found, notes = walk_app(find_fastapi(app))
     extra_auth = {id(_unwrap(dep)) for dep in auth_dependencies}
     admin_calls = {id(_unwrap(dep)) for dep in admin_dependencies}
     routes: list[RouteInfo] = []
-    for route in _api_routes(fastapi_app.routes):
+    for where in found:
+        route = where.route
         dependant = route.dependant
         params = tuple(_params(dependant))
         body = _body(route)
@@ -154,7 +167,7 @@ def read_routes(
             routes.append(
                 RouteInfo(
                     method=method,
-                    path=route.path,
+                    path=where.path,
                     name=str(getattr(route, "name", "") or ""),
                     status=int(route.status_code or spec.default_status or 200),
                     params=params,
@@ -167,22 +180,10 @@ def read_routes(
                     declared=declared,
                     response=spec,
                     missing_auth_status=_missing_auth_status(route.dependant) if auth else None,
+                    sub_app=where.owner,
                 )
             )
-    return routes
-
-
-def _api_routes(routes: Sequence[Any]) -> Iterator[Any]:
-    """APIRoutes, including those of included routers (newer FastAPI keeps these as route contexts)."""
-    from fastapi import routing
-
-    iter_contexts = getattr(routing, "iter_route_contexts", None)
-    if iter_contexts is None:
-        yield from (r for r in routes if isinstance(r, routing.APIRoute))
-        return
-    for context in iter_contexts(routes):
-        if isinstance(context.original_route, routing.APIRoute):
-            yield context
+    return routes, notes
 
 
 def _walk(dependant: Any) -> Iterator[Any]:

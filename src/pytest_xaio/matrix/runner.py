@@ -222,6 +222,12 @@ class Case:
             self._request.addfinalizer(stack.close)
             stack.enter_context(override_db_dependency(self._request, app))
             client = stack.enter_context(open_client(app))
+        sub_app = self.spec.route.sub_app
+        if sub_app is not None:
+            # A mounted FastAPI app resolves its routes' dependencies through its own overrides.
+            stack = ExitStack()
+            self._request.addfinalizer(stack.close)
+            stack.enter_context(override_db_dependency(self._request, sub_app))
         self._clients["anon"] = client
         return client
 
@@ -262,7 +268,10 @@ class Case:
     def _credential(self, spec: CaseSpec) -> Any:
         """The API key / basic credentials a non-bearer route needs for its non-401 cases."""
         fixture = CREDENTIAL_FIXTURES.get(spec.route.auth or "")
-        if fixture is None or spec.anonymous or spec.auth_case is not None or spec.name == "unprotected-route":
+        wrong_password = spec.auth_case == "wrong-password"  # the right user's name is needed
+        if fixture is None or spec.name == "unprotected-route":
+            return None
+        if not wrong_password and (spec.anonymous or spec.auth_case is not None):
             return None
         value = self._fixture(fixture)
         if value is None:
@@ -327,6 +336,8 @@ class Case:
                 return {"Authorization": _BAD_BASIC}
             if credential is not None:
                 user, password = credential
+                if auth_case == "wrong-password":
+                    password = f"{password}-xaio-wrong"
                 raw = base64.b64encode(f"{user}:{password}".encode()).decode()
                 return {"Authorization": f"Basic {raw}"}
         if route.auth == "apikey" and route.api_key is not None:

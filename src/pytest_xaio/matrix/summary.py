@@ -43,11 +43,14 @@ class MatrixReport:
     """Collects the matrix cases' reports during the run."""
 
     cases: dict[str, Outcome] = field(default_factory=dict)
+    not_covered: dict[str, None] = field(default_factory=dict)  # an ordered set of lines
 
     def add(self, report: pytest.TestReport) -> None:
         value = dict(report.user_properties).get(PROPERTY)
         if not isinstance(value, Mapping):
             return
+        for line in value.get("not_covered") or ():
+            self.not_covered.setdefault(str(line))
         key = report.nodeid
         entry = self.cases.setdefault(key, Outcome(str(value["id"]), str(value["route"]), str(value["name"])))
         if report.failed:
@@ -62,7 +65,7 @@ class MatrixReport:
             cell = routes.setdefault(case.route, {}).setdefault(case.kind, [])
             cell.append({"case": case.name, "id": case.case_id, "outcome": case.outcome, "reason": case.reason})
         totals = {o: sum(1 for c in self.cases.values() if c.outcome == o) for o in ("passed", "failed", "skipped")}
-        return {"kinds": list(_KIND_ORDER), "routes": routes, "totals": totals}
+        return {"kinds": list(_KIND_ORDER), "routes": routes, "totals": totals, "not_covered": list(self.not_covered)}
 
     def write(self, path: str) -> None:
         target = Path(path)
@@ -90,6 +93,9 @@ class MatrixReport:
             if chosen:
                 out.append(f"{outcome}:")
                 out.extend(f"  {c.case_id}: {c.reason}" for c in chosen)
+        if self.not_covered:
+            out.append("not covered:")
+            out.extend(f"  {line}" for line in self.not_covered)
         return out
 
 

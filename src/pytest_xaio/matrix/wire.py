@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_xaio.matrix.bodies import is_binary
 from pytest_xaio.matrix.routes import RouteInfo
 
 __all__ = ["as_id", "encode_body", "quote", "snippet", "where"]
@@ -49,20 +50,16 @@ def encode_body(route: RouteInfo, body: Any) -> dict[str, Any]:
     if encoding == "form":
         return {"data": dict(body)}
     properties = route.body.schema.get("properties", {}) if route.body is not None else {}
-    files = {
-        k: (f"{k}.txt", str(v).encode(), "text/plain") for k, v in body.items() if _is_binary(properties.get(k, {}))
-    }
-    data = {k: v for k, v in body.items() if k not in files}
-    return {"data": data, "files": files or {"xaio": ("xaio.txt", b"", "text/plain")}}
-
-
-def _is_binary(schema: Mapping[str, Any]) -> bool:
-    if schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream":
-        return True
-    options = schema.get("anyOf") or schema.get("oneOf") or []
-    return any(_is_binary(o) for o in options) or (
-        schema.get("type") == "array" and _is_binary(schema.get("items", {}))
-    )
+    # Each file field as a small text file holding its value (a list field as one file per item).
+    files = [
+        (k, (f"{k}.txt", str(item).encode(), "text/plain"))
+        for k, v in body.items()
+        if is_binary(properties.get(k, {}))
+        for item in (v if isinstance(v, list) else [v])
+    ]
+    data = {k: v for k, v in body.items() if not is_binary(properties.get(k, {}))}
+    # No file at all (the missing-field case): an empty part keeps the request multipart.
+    return {"data": data, "files": files or [("xaio", ("xaio.txt", b"", "text/plain"))]}
 
 
 def snippet(method: str, url: str, kwargs: Mapping[str, Any], identity: str) -> str:
