@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pytest_xaio.patching import Patcher
+
 __all__ = ["ConnectionGuard", "Target", "WrongDatabaseError", "resolve_target"]
 
 # Frames in these packages are the way to the connect call, not its cause.
@@ -136,7 +138,7 @@ class ConnectionGuard:
     policy: Policy
     seen: list[Target] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    _undo: list[Callable[[], None]] = field(default_factory=list)
+    _patcher: Patcher = field(default_factory=Patcher)
 
     # --- the check ------------------------------------------------------------------------------
     def check(self, target: Target) -> None:
@@ -160,13 +162,10 @@ class ConnectionGuard:
         return self
 
     def uninstall(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        self._patcher.undo()
 
     def _set(self, owner: Any, name: str, value: Any) -> None:
-        old = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-        setattr(owner, name, value)
-        self._undo.append(lambda: setattr(owner, name, old))
+        self._patcher.setattr(owner, name, value)
 
     def _patch_psycopg(self) -> None:
         import psycopg
