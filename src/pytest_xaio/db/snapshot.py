@@ -111,24 +111,22 @@ class SnapshotDiff:
     def assert_removed(self, expected: Mapping[str, int]) -> None:
         """Each listed table lost exactly that many rows (other tables are not looked at)."""
         __tracebackhide__ = True
-        problems = [
-            f"  {t}: expected removed {n}, found removed {len(self[t].removed)}"
-            for t, n in sorted(expected.items())
-            if len(self[t].removed) != n
-        ]
-        if problems:
-            raise AssertionError("rows removed differ from what was expected:\n" + "\n".join(problems))
+        self._assert_counts(expected, "removed")
 
     def assert_added(self, expected: Mapping[str, int]) -> None:
         """Each listed table gained exactly that many rows (other tables are not looked at)."""
         __tracebackhide__ = True
+        self._assert_counts(expected, "added")
+
+    def _assert_counts(self, expected: Mapping[str, int], change: str) -> None:
+        __tracebackhide__ = True
         problems = [
-            f"  {t}: expected added {n}, found added {len(self[t].added)}"
+            f"  {t}: expected {change} {n}, found {change} {len(getattr(self[t], change))}"
             for t, n in sorted(expected.items())
-            if len(self[t].added) != n
+            if len(getattr(self[t], change)) != n
         ]
         if problems:
-            raise AssertionError("rows added differ from what was expected:\n" + "\n".join(problems))
+            raise AssertionError(f"rows {change} differ from what was expected:\n" + "\n".join(problems))
 
     def assert_unchanged(self, *, ignore: tuple[str, ...] = ()) -> None:
         """No table and no Redis key changed."""
