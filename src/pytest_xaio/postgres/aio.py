@@ -237,7 +237,12 @@ def find_async_session_dependency(app: Any) -> Any:
             elif depth < 8:
                 walk(sub, depth + 1)
 
-    for route in getattr(app, "routes", ()) or ():
+    from fastapi import routing
+
+    routes = getattr(app, "routes", ()) or ()
+    # Newer FastAPI keeps an included router's routes behind route contexts (iter_route_contexts).
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    for route in iter_contexts(routes) if iter_contexts is not None else routes:
         dependant = getattr(route, "dependant", None)
         if dependant is not None:
             walk(dependant, 0)
