@@ -356,3 +356,42 @@ def _strip_xaio_keys(text: str) -> list[str]:
             continue
         out.append(line)
     return out
+
+
+def test_xaio_init_writes_a_passing_suite_for_the_async_shape(tmp_path: Path) -> None:
+    """tests/projects/async_app's code with no pytest config and no tests: nested DATABASE__* settings,
+    a get_settings() getter for the secret, the user_account table (UUID key user_id), an async
+    dependency. init maps them all, and the suite it writes passes on the embedded default."""
+    project = copy_project("async_app", tmp_path)
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text[: text.index("[tool.pytest.ini_options]")])
+    shutil.rmtree(project / "tests")
+    done = xaio("init", str(project))
+    assert done.returncode == 0, done.stderr
+    ini = _ini(project)
+    env = ini["xaio_env"]
+    for line in (
+        "DATABASE__HOSTNAME={host}",
+        "DATABASE__PORT={port}",
+        "DATABASE__USERNAME={user}",
+        "DATABASE__PASSWORD={password}",
+        "DATABASE__DB={dbname}",
+    ):
+        assert line in env, env
+    assert ini["xaio_jwt_secret_from"] == "app.core.config:get_settings().security.jwt_secret_key"
+    assert "xaio_db_dependency" not in ini  # async: the plugin finds and joins it by itself
+    assert "xaio_isolation" not in ini
+    assert "app.api.deps:get_session is async: no xaio_db_dependency needed" in done.stdout
+    conftest = (project / "tests" / "conftest.py").read_text()
+    assert 'sql.Identifier("user_account")' in conftest
+    assert 'return {**row, "id": row["user_id"]}' in conftest
+    run = run_generated_tests(project)
+    assert run.returncode == 0, run.stdout[-5000:]
+    last = run.stdout.strip().splitlines()[-1]  # pytest's own line, e.g. "35 passed, 2 skipped ... in 4.9s"
+    passed = re.match(r"(\d+) passed\b", last)
+    assert passed is not None, last
+    assert int(passed.group(1)) >= 3, last
+    assert "failed" not in last
+    assert ", failed 0," in run.stdout  # the endpoint matrix's own count
+    # No xaio_db_dependency: the plugin found the async dependency and joined it to each test's transaction.
+    assert "xaio: async session dependency app.api.deps:get_session (found in the app's routes" in run.stdout

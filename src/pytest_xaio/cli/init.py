@@ -27,6 +27,25 @@ _DB_PLACEHOLDERS = (
     (re.compile(r"(POSTGRES_DB|DB_NAME|DATABASE_NAME|POSTGRES_DATABASE)$"), "{dbname}"),
     (re.compile(r"REDIS.*(URL|URI|DSN)$"), "{redis_url}"),
 )
+# Nested settings (pydantic's env_nested_delimiter): DATABASE__HOSTNAME, POSTGRES__PORT, REDIS__URL ...
+_NESTED_GROUP = re.compile(r"(DATABASE|DB|POSTGRES|PG|SQL)")
+_NESTED_LEAVES = {
+    "HOST": "{host}",
+    "HOSTNAME": "{host}",
+    "SERVER": "{host}",
+    "PORT": "{port}",
+    "USER": "{user}",
+    "USERNAME": "{user}",
+    "PASS": "{password}",
+    "PASSWORD": "{password}",
+    "DB": "{dbname}",
+    "NAME": "{dbname}",
+    "DBNAME": "{dbname}",
+    "DATABASE": "{dbname}",
+    "URL": "{url}",
+    "URI": "{url}",
+    "DSN": "{url}",
+}
 _EXPORTED = {"DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
 _SECRETISH = re.compile(r"SECRET|PASSWORD|(^|_)KEY$|(^|_)TOKEN$|CLIENT_ID$")
 # Values the app's settings accept at import; test-mode keys so no real service could take them.
@@ -64,7 +83,7 @@ def env_lines(info: ProjectInfo) -> list[str]:
     for name, required in sorted(info.env_reads.items()):
         if name in _EXPORTED or name.startswith("XAIO_"):
             continue
-        placeholder = next((value for pattern, value in _DB_PLACEHOLDERS if pattern.search(name)), None)
+        placeholder = _placeholder(name)
         if placeholder is not None:
             lines.append(f"{name}={placeholder}")
         elif name.startswith("STRIPE") and "WEBHOOK" in name:
@@ -72,10 +91,19 @@ def env_lines(info: ProjectInfo) -> list[str]:
         elif name.startswith("STRIPE") and "KEY" in name:
             lines.append(f"{name}=sk_test_xaio")
         elif _SECRETISH.search(name):
-            lines.append(f"{name}=xaio-test-{name.lower().replace('_', '-')}-0123456789abcdef0123456789")
+            lines.append(f"{name}=xaio-test-{re.sub('_+', '-', name.lower())}-0123456789abcdef0123456789")
         elif required:
             lines.append(f"{name}=xaio-test")
     return lines
+
+
+def _placeholder(name: str) -> str | None:
+    group, nested, leaf = name.rpartition("__")
+    if nested:
+        if "REDIS" in group and leaf in ("URL", "URI", "DSN"):
+            return "{redis_url}"
+        return _NESTED_LEAVES.get(leaf) if _NESTED_GROUP.search(group) else None
+    return next((value for pattern, value in _DB_PLACEHOLDERS if pattern.search(name)), None)
 
 
 def write_file(path: Path, text: str, force: bool, root: Path) -> str:
@@ -199,7 +227,12 @@ def _ini_values(info: ProjectInfo, lines: list[str], public: list[str] | None, n
     ini: dict[str, Any] = {"xaio_app": info.app}
     if info.migrations:
         ini["xaio_migrations"] = info.migrations
-    if info.db_dependency:
+    if info.db_dependency and _is_async_def(info, info.db_dependency):
+        notes.append(
+            f"{info.db_dependency} is async: no xaio_db_dependency needed, the plugin finds the app's async "
+            "session dependency in its routes and joins it to the test's transaction"
+        )
+    elif info.db_dependency:
         ini["xaio_db_dependency"] = info.db_dependency
     else:
         notes.append(
@@ -260,6 +293,15 @@ def _token_urls(info: ProjectInfo) -> set[str]:
         text = path.read_text(encoding="utf-8", errors="replace")
         found.update(re.findall(r"tokenUrl\s*=\s*[\"']([^\"']+)[\"']", text))
     return {url if url.startswith("/") else "/" + url for url in found}
+
+
+def _is_async_def(info: ProjectInfo, spec: str) -> bool:
+    module, _, name = spec.partition(":")
+    path = info.root / info.import_root / Path(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return any(isinstance(f, ast.AsyncFunctionDef) and f.name == name for f in _functions(candidate))
+    return False
 
 
 def _refuses_bad_tokens_with_403(info: ProjectInfo) -> bool:

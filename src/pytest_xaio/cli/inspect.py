@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_xaio.cli.alembic_schema import call_name, read_alembic
 from pytest_xaio.cli.schema import Schema, read_sql_files
+from pytest_xaio.cli.settings_scan import find_settings
 
 __all__ = ["CliError", "Module", "ProjectInfo", "inspect_project", "one_line", "python_modules"]
 
@@ -34,7 +35,6 @@ _SKIP_DIRS = {
     "htmlcov",
 }
 _MAX_FILES = 3000
-_SECRET_NAMES = ("jwt_secret_key", "jwt_secret", "jwt_key", "secret_key", "auth_secret", "token_secret")
 _DB_DEPENDENCIES = ("get_db", "get_session", "get_db_session", "get_async_session", "get_async_db", "db_session")
 _EXTERNAL_MODULES = {"stripe": "Stripe", "brevo_python": "Brevo", "sib_api_v3_sdk": "Brevo", "github": "GitHub"}
 _EXTERNAL_HOSTS = {
@@ -181,145 +181,11 @@ def _find_app(info: ProjectInfo, modules: list[Module]) -> None:
 
 # --- settings -----------------------------------------------------------------------------------
 def _find_settings(info: ProjectInfo, modules: list[Module]) -> None:
-    secrets: list[tuple[int, str]] = []
-    webhook: list[str] = []
-    for module in modules:
-        _env_reads(info, module.tree)
-        instances = _instances(module.tree)
-        for owner, attr in _settings_attributes(info, module.tree):
-            if owner is None:
-                where = f"{module.name}:{attr}"
-            elif owner in instances:
-                where = f"{module.name}:{instances[owner]}.{attr}"
-            else:
-                continue
-            lowered = attr.lower()
-            if lowered in _SECRET_NAMES:
-                secrets.append((_SECRET_NAMES.index(lowered), where))
-            if "stripe" in lowered and "webhook" in lowered and "secret" in lowered:
-                webhook.append(where)
-    if secrets:
-        info.jwt_secret_from = sorted(secrets)[0][1]
-    if webhook:
-        info.stripe_webhook_secret_from = webhook[0]
-
-
-def _instances(tree: ast.Module) -> dict[str, str]:
-    """Class name -> the module-level variable holding its instance (``settings = Settings()``)."""
-    found: dict[str, str] = {}
-    classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
-    for node in tree.body:
-        if not (
-            isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Call)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-        ):
-            continue
-        func = node.value.func
-        if isinstance(func, ast.Attribute):  # Settings.from_env()
-            func = func.value
-        if isinstance(func, ast.Name) and func.id in classes:
-            found.setdefault(func.id, node.targets[0].id)
-    return found
-
-
-def _settings_attributes(info: ProjectInfo, tree: ast.Module) -> list[tuple[str | None, str]]:
-    """(class name or None for module level, attribute) of every assigned name; records env reads
-    of pydantic settings classes on the way."""
-    found: list[tuple[str | None, str]] = []
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            found += [(None, t.id) for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            found.append((None, node.target.id))
-        elif isinstance(node, ast.ClassDef):
-            pydantic = any(call_name(b).endswith("BaseSettings") for b in node.bases)
-            prefix = _env_prefix(node) if pydantic else ""
-            for item in node.body:
-                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                    found.append((node.name, item.target.id))
-                    if pydantic and item.target.id != "model_config":
-                        env = _alias(item.value) or (prefix + item.target.id)
-                        required = item.value is None or (
-                            isinstance(item.value, ast.Call)
-                            and call_name(item.value) == "Field"
-                            and bool(item.value.args)
-                            and isinstance(item.value.args[0], ast.Constant)
-                            and item.value.args[0].value is Ellipsis
-                        )
-                        info.env_reads[env.upper()] = info.env_reads.get(env.upper(), False) or required
-                elif isinstance(item, ast.Assign):
-                    found += [(node.name, t.id) for t in item.targets if isinstance(t, ast.Name)]
-    return found
-
-
-def _env_prefix(cls: ast.ClassDef) -> str:
-    for node in ast.walk(cls):
-        if isinstance(node, ast.keyword) and node.arg == "env_prefix" and isinstance(node.value, ast.Constant):
-            return str(node.value.value)
-        if (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "env_prefix" for t in node.targets)
-            and isinstance(node.value, ast.Constant)
-        ):
-            return str(node.value.value)
-    return ""
-
-
-def _alias(value: ast.expr | None) -> str | None:
-    if isinstance(value, ast.Call) and call_name(value) == "Field":
-        for kw in value.keywords:
-            if kw.arg in ("alias", "validation_alias", "env") and isinstance(kw.value, ast.Constant):
-                return str(kw.value.value)
-    return None
-
-
-def _env_reads(info: ProjectInfo, tree: ast.Module) -> None:
-    # Small helpers such as ``def _env(name, default=""): return os.environ.get(name, default)``
-    # read the variable named by their first argument.
-    wrappers = {
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef)
-        and any(
-            (isinstance(n, ast.expr) and _is_environ(n)) or (isinstance(n, ast.Attribute) and n.attr == "getenv")
-            for n in ast.walk(node)
-        )
-    }
-    for node in ast.walk(tree):
-        name: str | None = None
-        required = False
-        if isinstance(node, ast.Subscript) and _is_environ(node.value) and isinstance(node.slice, ast.Constant):
-            name, required = str(node.slice.value), isinstance(node.ctx, ast.Load)
-        elif (
-            isinstance(node, ast.Call)
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            func = node.func
-            if isinstance(func, ast.Attribute) and (
-                (func.attr == "getenv" and _dotted(func.value) == "os")
-                or (func.attr == "get" and _is_environ(func.value))
-            ):
-                name, required = node.args[0].value, len(node.args) < 2 and not node.keywords
-            elif isinstance(func, ast.Name) and func.id == "getenv":
-                name, required = node.args[0].value, len(node.args) < 2
-            elif isinstance(func, ast.Name) and func.id in wrappers:
-                name = node.args[0].value
-        if name and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
-            info.env_reads[name] = info.env_reads.get(name, False) or required
-
-
-def _is_environ(node: ast.expr) -> bool:
-    return _dotted(node) in ("os.environ", "environ")
-
-
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return node.id if isinstance(node, ast.Name) else ""
+    found = find_settings([(m.name, m.tree) for m in modules])
+    for name, required in found.env_reads.items():
+        info.env_reads[name] = info.env_reads.get(name, False) or required
+    info.jwt_secret_from = found.jwt_secret_from
+    info.stripe_webhook_secret_from = found.stripe_webhook_secret_from
 
 
 # --- the DB dependency and external services ----------------------------------------------------

@@ -183,11 +183,14 @@ from __future__ import annotations
 {stdlib}from typing import Any
 
 from psycopg import sql
-from psycopg.rows import dict_row
 
 
 def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
-    """Insert the user a test's token stands for; the token's ``sub`` is its id."""
+    """Insert the user a test's token stands for; the token's ``sub`` is its id.
+
+    ``db`` is ``xaio_db``: a psycopg connection, or its stand-in on an async app's
+    connection (the rows land in the transaction the app's sessions join).
+    """
     values = {{
 {"".join(v + chr(10) for v in values)}        **attrs,
     }}
@@ -196,22 +199,20 @@ def pytest_xaio_create_user(db: Any, attrs: dict[str, Any]) -> Any:
         sql.SQL(", ").join(map(sql.Identifier, values)),
         sql.SQL(", ").join(sql.Placeholder() * len(values)),
     )
-    with db.cursor(row_factory=dict_row) as cur:
-        {_returned_row(table)}
+    cur = db.execute(query, list(values.values()))
+    row = dict(zip([c[0] for c in cur.description], cur.fetchone(), strict=True))
+    {_returned_row(table)}
 '''
 
 
 def _returned_row(table: Table) -> str:
     """The hook's return: the row, with ``id`` (the token's ``sub``) when the key is ``user_id``-style."""
     if "id" in table.columns:
-        return "return cur.execute(query, list(values.values())).fetchone()"
+        return "return row"
     key = next((c.name for c in table.columns.values() if c.name.endswith("_id") and not c.references), None)
     if key is None:
-        return "return cur.execute(query, list(values.values())).fetchone()"
-    return (
-        "row = cur.execute(query, list(values.values())).fetchone()\n"
-        f"        return {{**row, \"id\": row[{_lit(key)}]}}  # the token's sub is the user's key"
-    )
+        return "return row"
+    return f"return {{**row, \"id\": row[{_lit(key)}]}}  # the token's sub is the user's key"
 
 
 def _user_value(info: ProjectInfo, table: Table, column: Column, notes: list[str]) -> str | None:
