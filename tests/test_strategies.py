@@ -135,6 +135,16 @@ def test_sqlalchemy_session_example(xaio_database, email):
 def test_the_test_transaction_is_intact(xaio_db):
     assert len(SEEN) > 1
     assert count(xaio_db) == 0
+
+@pytest.mark.xaio_db(isolation="truncate")
+def test_truncate_written_empties_what_the_test_wrote(xaio_database):
+    xaio_database.connection.execute("INSERT INTO waitlist (email) VALUES ('a@example.com')")
+    assert xaio_database.truncate_written() == ["public.waitlist"]
+    assert count(xaio_database.connection) == 0
+
+def test_truncate_written_is_refused_in_transaction_isolation(xaio_database):
+    with pytest.raises(RuntimeError, match="isolation='truncate'"):
+        xaio_database.truncate_written()
 """
 
 LEAKS = """
@@ -155,7 +165,7 @@ def test_health_check(xaio_db, n):
 def test_each_example_sees_a_clean_database(pytester: pytest.Pytester) -> None:
     make_project(pytester, "sql")
     pytester.makepyfile(EXAMPLES)
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=6)
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=8)
 
 
 def test_without_the_helper_rows_leak_between_examples(pytester: pytest.Pytester) -> None:

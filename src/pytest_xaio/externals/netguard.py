@@ -141,7 +141,7 @@ class SocketGuard:
     def check_lookup(self, host: Any, port: Any = None, how: str = "getaddrinfo") -> None:
         if host is None:
             return
-        text = host.decode("idna") if isinstance(host, bytes) else str(host)
+        text = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
         if not text or _is_address(text):  # a literal address is not looked up
             return
         self._judge(text, port if isinstance(port, int) else None, f"a name lookup of {text!r} ({how})", lookup=True)
