@@ -60,7 +60,16 @@ class OwnedDatabase:
 class DatabaseOwner:
     """Creates databases on one server, remembers them, and drops only those."""
 
-    def __init__(self, server: PostgresServer, project: str, worker: str, location: str | None = None) -> None:
+    def __init__(
+        self,
+        server: PostgresServer,
+        project: str,
+        worker: str,
+        location: str | None = None,
+        *,
+        connection: Any = None,
+        keep_connection: bool = False,
+    ) -> None:
         self.server = server
         self.project = db_slug(project, 16)
         # Where the project lives is part of its identity: two checkouts both named "backend" (or two
@@ -69,7 +78,17 @@ class DatabaseOwner:
         self.worker = db_slug(worker, 8)
         self._created: dict[str, OwnedDatabase] = {}
         self._counter = 0
-        self._held: list[Any] = []  # connections kept open for the session (advisory locks)
+        self._held: list[Any] = []  # connections to close at the end
+        # One admin connection for the session (``keep_connection``: a pytest session's owner): the
+        # catalog reads, the marks and the session-long advisory locks all go over it. A connect
+        # costs a backend fork and an authentication (several ms, more on a busy machine); a query
+        # on an open connection a fraction of one. ``connection`` hands over one already open (the
+        # URL provider's check). Without it each read opens and closes its own (the CLI, tests).
+        self._conn: Any = connection
+        self._keep = keep_connection or connection is not None
+        # The plugin's databases as the first listing saw them (cleanup decisions at session start;
+        # each is checked again before anything is dropped).
+        self._listing: dict[str, str | None] | None = None
 
     # --- naming ---------------------------------------------------------------------------------
     @property
@@ -116,12 +135,10 @@ class DatabaseOwner:
                     self.set_mark(scratch, mark)
             from psycopg import sql
 
-            with self.admin() as conn:
-                if is_template:
-                    conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(scratch)))
-                conn.execute(
-                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(scratch), sql.Identifier(name))
-                )
+            if is_template:
+                self._execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(scratch)))
+            rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
+            self._execute(rename.format(sql.Identifier(scratch), sql.Identifier(name)))
         except BaseException:
             try:
                 self.drop(scratch)
@@ -129,6 +146,7 @@ class DatabaseOwner:
                 pass
             raise
         self._created.pop(scratch, None)
+        self._listing = None
         db = OwnedDatabase(name=name, url=self.server.url_for(name), kind=kind, is_template=is_template)
         self._created[name] = db
         return db
@@ -145,19 +163,15 @@ class DatabaseOwner:
             # An interrupted DROP leaves the database "invalid": it can't be altered, only dropped.
             from psycopg import sql
 
-            with self.admin() as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            self._execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         else:
             self._janitor(name, as_template=bool(self._is_template(name))).drop()
         self._created.pop(name, None)
+        self._listing = None
 
     def forget(self, name: str) -> None:
         """Stop tracking a database that must outlive the session (the cached template)."""
         self._created.pop(name, None)
-
-    def keep_open(self, conn: Any) -> None:
-        """Keep ``conn`` (holding a session-long advisory lock) until :meth:`drop_all`."""
-        self._held.append(conn)
 
     def drop_all(self) -> None:
         for name in reversed(list(self._created)):
@@ -165,6 +179,13 @@ class DatabaseOwner:
                 self.drop(name)
             except Exception:  # the server may already be gone at teardown; leave the rest to drop_stale
                 pass
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections this owner keeps (which ends its advisory locks)."""
+        if self._conn is not None:
+            self._held.append(self._conn)
+            self._conn = None
         while self._held:
             try:
                 self._held.pop().close()
@@ -176,14 +197,15 @@ class DatabaseOwner:
         machine), not a finished template, owner process dead."""
         host = socket.gethostname()
         stale: list[str] = []
-        for name, mark in self.marked_databases().items():
+        for name, mark in self.marked_databases(cached=True).items():
             if (mark.get("kind") == "template" and mark.get("complete")) or mark.get("host") != host:
                 continue
             pid = int(mark.get("pid") or 0)
             if pid and not process_alive(pid):
                 stale.append(name)
-        for name in self._names_starting(SCRATCH_PREFIX):
-            if name not in stale and self._own_scratch(name):
+        # One listing of xaio_* names serves both passes (the scratch prefix starts with xaio_).
+        for name in self._names(cached=True):
+            if name.startswith(SCRATCH_PREFIX) and name not in stale and self._own_scratch(name):
                 stale.append(name)
         for name in stale:
             try:
@@ -201,64 +223,99 @@ class DatabaseOwner:
 
     # --- inspection -----------------------------------------------------------------------------
     def admin(self) -> Any:
+        """A new autocommit connection to the maintenance database (the caller closes it)."""
         import psycopg
 
         return psycopg.connect(**self.server.connect_kwargs(), autocommit=True)  # type: ignore[arg-type]
 
-    def exists(self, name: str) -> bool:
+    def connection(self) -> Any:
+        """The owner's kept admin connection, opened on first use and closed by :meth:`close`."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = self.admin()
+        return self._conn
+
+    def _execute(self, statement: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement over the kept connection (or a one-off one) and return its rows."""
+        if self._keep or self._conn is not None:
+            cur = self.connection().execute(statement, params)
+            return cur.fetchall() if cur.description is not None else []
         with self.admin() as conn:
-            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description is not None else []
+
+    # --- advisory locks, held on the kept connection (a killed session's end with it) ------------
+    def lock(self, key: int, *, shared: bool = False) -> None:
+        """Wait for a session-level advisory lock."""
+        self.connection().execute(
+            "SELECT pg_advisory_lock_shared(%s)" if shared else "SELECT pg_advisory_lock(%s)", (key,)
+        )
+
+    def try_lock(self, key: int) -> bool:
+        """Take an exclusive session-level advisory lock if it is free; never waits."""
+        row = self.connection().execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        return bool(row and row[0])
+
+    def unlock(self, key: int, *, shared: bool = False) -> None:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            return  # the connection is gone, and its locks with it
+        self._conn.execute(
+            "SELECT pg_advisory_unlock_shared(%s)" if shared else "SELECT pg_advisory_unlock(%s)", (key,)
+        )
+
+    def exists(self, name: str) -> bool:
+        return bool(self._execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)))
 
     def mark_of(self, name: str) -> dict[str, Any] | None:
-        with self.admin() as conn:
-            row = conn.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
-        return _parse_mark(row[0] if row else None)
+        rows = self._execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
+        )
+        return _parse_mark(rows[0][0] if rows else None)
 
     def set_mark(self, name: str, mark: dict[str, Any]) -> None:
         from psycopg import sql
 
-        with self.admin() as conn:
-            conn.execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    sql.Identifier(name), sql.Literal(MARK + json.dumps(mark, sort_keys=True))
-                )
+        self._execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(MARK + json.dumps(mark, sort_keys=True))
             )
+        )
+        self._listing = None
 
-    def marked_databases(self, prefix: str | None = None) -> dict[str, dict[str, Any]]:
-        """Every database on the server that carries the plugin's mark (optionally by name prefix)."""
-        # Compared as a plain prefix: in LIKE 'xaio_%' the underscore would match any character.
+    def marked_databases(self, prefix: str | None = None, *, cached: bool = False) -> dict[str, dict[str, Any]]:
+        """Every database on the server that carries the plugin's mark (optionally by name prefix).
+
+        ``cached``: as this owner last listed them (for cleanup passes at session start, which check
+        each database again before they drop it), else read now.
+        """
         want = prefix or "xaio_"
-        with self.admin() as conn:
-            rows = conn.execute(
-                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-                "WHERE left(datname, length(%s)) = %s",
-                (want, want),
-            ).fetchall()
         found = {}
-        for name, comment in rows:
-            mark = _parse_mark(comment)
+        for name, comment in self._list(cached).items():
+            # Compared as a plain prefix: in LIKE 'xaio_%' the underscore would match any character.
+            mark = _parse_mark(comment) if name.startswith(want) else None
             if mark is not None:
                 found[name] = mark
         return found
 
-    def _names_starting(self, prefix: str) -> list[str]:
-        with self.admin() as conn:
-            rows = conn.execute(
-                "SELECT datname FROM pg_database WHERE left(datname, length(%s)) = %s", (prefix, prefix)
-            ).fetchall()
-        return [str(r[0]) for r in rows]
+    def _names(self, cached: bool = False) -> list[str]:
+        return list(self._list(cached))
+
+    def _list(self, cached: bool) -> dict[str, str | None]:
+        """Name → comment of every xaio_* database (one catalog read)."""
+        if not cached or self._listing is None:
+            rows = self._execute(
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE left(datname, 5) = 'xaio_'"
+            )
+            self._listing = {str(name): comment for name, comment in rows}
+        return self._listing
 
     def _is_template(self, name: str) -> bool:
-        with self.admin() as conn:
-            row = conn.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        return bool(row and row[0])
+        rows = self._execute("SELECT datistemplate FROM pg_database WHERE datname = %s", (name,))
+        return bool(rows and rows[0][0])
 
     def _is_invalid(self, name: str) -> bool:
-        with self.admin() as conn:
-            row = conn.execute("SELECT datconnlimit = -2 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        return bool(row and row[0])
+        rows = self._execute("SELECT datconnlimit = -2 FROM pg_database WHERE datname = %s", (name,))
+        return bool(rows and rows[0][0])
 
     def _janitor(self, dbname: str, template: str | None = None, as_template: bool = False) -> Any:
         from pytest_postgresql.janitor import DatabaseJanitor

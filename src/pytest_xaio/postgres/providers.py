@@ -8,8 +8,10 @@ import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from pytest_xaio.config import XaioSettings
 from pytest_xaio.errors import config_error, missing_extra
@@ -24,12 +26,16 @@ _PICK_ANOTHER = (
 )
 
 
-def start_postgres(settings: XaioSettings, exit_stack: ExitStack) -> PostgresServer:
+def start_postgres(
+    settings: XaioSettings, exit_stack: ExitStack, keep_connection: Callable[[Any], None] | None = None
+) -> PostgresServer:
+    """The session's server. ``keep_connection``: the URL provider hands it the (autocommit, maintenance
+    database) connection it checked the server with, for the caller to use and close."""
     choice = settings.postgres.postgres
     if choice == "auto":
         choice = "url" if settings.postgres.postgres_url else "embedded"
     if choice == "url":
-        return connect_url(settings)
+        return connect_url(settings, keep_connection)
     if choice == "embedded":
         return _start_embedded(settings, exit_stack)
     if choice == "container":
@@ -40,7 +46,8 @@ def start_postgres(settings: XaioSettings, exit_stack: ExitStack) -> PostgresSer
 
 
 # --- url ----------------------------------------------------------------------------------------
-def connect_url(settings: XaioSettings) -> PostgresServer:
+def connect_url(settings: XaioSettings, keep_connection: Callable[[Any], None] | None = None) -> PostgresServer:
+    """The server at ``xaio_postgres_url``, checked: local (or allowed), reachable, may create databases."""
     import psycopg
 
     from pytest_xaio.postgres.urls import connect_targets, parse_postgres_url
@@ -76,13 +83,16 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
         maintenance_db=str(info.get("dbname") or "postgres"),
         params=params,
     )
+    conn = None
     try:
-        with psycopg.connect(**server.connect_kwargs(), connect_timeout=5, autocommit=True) as conn:  # type: ignore[arg-type]
-            row = conn.execute(
-                "SELECT current_setting('server_version'), rolcreatedb OR rolsuper FROM pg_roles "
-                "WHERE rolname = current_user"
-            ).fetchone()
+        conn = psycopg.connect(**server.connect_kwargs(), connect_timeout=5, autocommit=True)  # type: ignore[arg-type]
+        row = conn.execute(
+            "SELECT current_setting('server_version'), rolcreatedb OR rolsuper FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
     except psycopg.Error as exc:
+        if conn is not None:
+            conn.close()
         config_error(
             f"cannot connect to PostgreSQL at {redact_url(url)}: {str(exc).strip()}",
             "start that server or fix the URL; unset XAIO_POSTGRES_URL / --xaio-postgres-url to use the "
@@ -90,10 +100,15 @@ def connect_url(settings: XaioSettings) -> PostgresServer:
         )
     version, can_create = (str(row[0]).split()[0], bool(row[1])) if row else ("?", False)
     if not can_create:
+        conn.close()
         config_error(
             f"the role {server.user!r} on {redact_url(url)} may not create databases",
             f"ALTER ROLE {server.user} CREATEDB, or connect as a role that may",
         )
+    if keep_connection is not None:
+        keep_connection(conn)  # one connect fewer: the session's admin connection
+    else:
+        conn.close()
     return PostgresServer(
         server.host, server.port, server.user, server.password, version, "url", server.maintenance_db, server.params
     )

@@ -5,10 +5,10 @@ normally holds exactly what the template gave it. Cloning it again next run (``C
 from the template) and dropping it at the end are most of a session's start and end. Here the
 worker database is kept, under rules that make reusing it as safe as a fresh clone:
 
-- **Locked**: a session takes a session-level advisory lock for the database's name on a connection
-  it holds to the end (``pg_try_advisory_lock``: never waits). A concurrent session (another run,
-  another xdist worker with the same id) finds it locked and takes the next slot. A killed session's
-  connection closes, so its lock goes with it.
+- **Locked**: a session takes a session-level advisory lock for the database's name on the owner's
+  admin connection, which it holds to the end (``pg_try_advisory_lock``: never waits). A concurrent
+  session (another run, another xdist worker with the same id) finds it locked and takes the next
+  slot. A killed session's connection closes, so its lock goes with it.
 - **Marked**: the plugin's mark carries ``reuse``, the template's ``hash`` and a ``state``. A session
   sets ``state: in-use`` (with its pid) before the first test, and only its own teardown sets
   ``state: clean``. A mark that is not ``clean`` (a crash, a kill) or of another hash is recreated.
@@ -112,29 +112,30 @@ def fingerprint(url: str) -> tuple[str, dict[str, list[Any]]]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        queries = [row[0] for row in conn.execute(_TABLES).fetchall()]
-        digest = hashlib.sha256(str(conn.execute(_CATALOG).fetchone()[0]).encode())  # type: ignore[index]
-        if queries:
-            for row in conn.execute(" UNION ALL ".join(queries) + " ORDER BY 1").fetchall():
-                digest.update(repr(tuple(row)).encode())
-        sequences = {name: [last, start] for name, last, start in conn.execute(_SEQUENCES).fetchall()}
+        return _fingerprint(conn)
+
+
+def _fingerprint(conn: Any) -> tuple[str, dict[str, list[Any]]]:
+    queries = [row[0] for row in conn.execute(_TABLES).fetchall()]
+    digest = hashlib.sha256(str(conn.execute(_CATALOG).fetchone()[0]).encode())
+    if queries:
+        for row in conn.execute(" UNION ALL ".join(queries) + " ORDER BY 1").fetchall():
+            digest.update(repr(tuple(row)).encode())
+    sequences = {name: [last, start] for name, last, start in conn.execute(_SEQUENCES).fetchall()}
     return digest.hexdigest(), sequences
 
 
-def _restore_sequences(url: str, sequences: dict[str, list[Any]]) -> None:
+def _restore_sequences(conn: Any, sequences: dict[str, list[Any]]) -> None:
     """Put every sequence back where the clone had it (rolled-back ``nextval`` calls still advance it)."""
     if not sequences:
         return
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        # one round trip: setval(name, last, true) for a used sequence, setval(name, start, false) for a fresh one
-        conn.execute(
-            "SELECT CASE WHEN s.last IS NULL THEN setval(s.name::regclass, s.start, false) "
-            "ELSE setval(s.name::regclass, s.last, true) END "
-            "FROM jsonb_to_recordset(%s::jsonb) AS s(name text, last bigint, start bigint)",
-            (_json([{"name": n, "last": v[0], "start": v[1]} for n, v in sequences.items()]),),
-        )
+    # one round trip: setval(name, last, true) for a used sequence, setval(name, start, false) for a fresh one
+    conn.execute(
+        "SELECT CASE WHEN s.last IS NULL THEN setval(s.name::regclass, s.start, false) "
+        "ELSE setval(s.name::regclass, s.last, true) END "
+        "FROM jsonb_to_recordset(%s::jsonb) AS s(name text, last bigint, start bigint)",
+        (_json([{"name": n, "last": v[0], "start": v[1]} for n, v in sequences.items()]),),
+    )
 
 
 def _json(value: Any) -> str:
@@ -146,22 +147,29 @@ def _json(value: Any) -> str:
 class ReusedWorker:
     """A kept worker database this session holds (locked) until :meth:`release`."""
 
-    def __init__(self, owner: DatabaseOwner, db: OwnedDatabase, lock_conn: Any, reused: bool) -> None:
+    def __init__(self, owner: DatabaseOwner, db: OwnedDatabase, lock_key: int, reused: bool) -> None:
         self.owner = owner
         self.db = db
         self.reused = reused
-        self._lock_conn = lock_conn
+        self._lock_key = lock_key
 
     def release(self) -> str:
         """Verify the database is as cloned: mark it clean (kept) or drop it. Returns what was done."""
         try:
             mark = self.owner.mark_of(self.db.name) or {}
+            kept = False
             try:
-                digest, _ = fingerprint(self.db.url)
+                import psycopg
+
+                # One connection for both: the check, and putting the sequences back when it passes.
+                with psycopg.connect(self.db.url, autocommit=True) as conn:
+                    digest, _ = _fingerprint(conn)
+                    if digest == mark.get("fingerprint"):
+                        _restore_sequences(conn, mark.get("sequences") or {})
+                        kept = True
             except Exception:
-                digest = None
-            if digest is not None and digest == mark.get("fingerprint"):
-                _restore_sequences(self.db.url, mark.get("sequences") or {})
+                kept = False
+            if kept:
                 clean = {k: v for k, v in mark.items() if k != "pid"}  # no pid: no process owns it now
                 clean["state"] = "clean"
                 self.owner.set_mark(self.db.name, clean)
@@ -170,7 +178,7 @@ class ReusedWorker:
             return "dropped (it held committed writes)"
         finally:
             try:
-                self._lock_conn.close()  # releases the advisory lock
+                self.owner.unlock(self._lock_key)
             except Exception:
                 pass
 
@@ -184,23 +192,17 @@ def acquire(owner: DatabaseOwner, template_name: str, digest: str, root: str) ->
     _drop_abandoned(owner)
     for slot in range(SLOTS):
         name = reuse_name(owner, slot)
-        lock_conn = owner.admin()
-        try:
-            got = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(name),)).fetchone()[0]
-        except BaseException:
-            lock_conn.close()
-            raise
-        if not got:
-            lock_conn.close()
+        key = _lock_key(name)
+        if not owner.try_lock(key):
             continue
         try:
-            taken = _take(owner, name, template_name, digest, root, lock_conn)
+            taken = _take(owner, name, template_name, digest, root, key)
         except BaseException:
-            lock_conn.close()
+            owner.unlock(key)
             raise
         if taken is not None:
             return taken
-        lock_conn.close()
+        owner.unlock(key)
     return None
 
 
@@ -217,20 +219,22 @@ def _drop_abandoned(owner: DatabaseOwner) -> None:
     """Kept databases of projects on this machine whose folder is gone (a deleted checkout, a test's
     temporary project) will never be reused: drop them, unless a live session holds one."""
     host = socket.gethostname()
-    for name, mark in owner.marked_databases().items():
+    for name, mark in owner.marked_databases(cached=True).items():
         root = mark.get("root")
         if not mark.get("reuse") or mark.get("host") != host or not root or os.path.isdir(root):
             continue
-        with owner.admin() as conn:
-            if conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(name),)).fetchone()[0]:
-                try:
-                    owner.drop(name)
-                except Exception:  # another run got there first, or the server refuses: next run retries
-                    pass
+        key = _lock_key(name)
+        if owner.try_lock(key):
+            try:
+                owner.drop(name)
+            except Exception:  # another run got there first, or the server refuses: next run retries
+                pass
+            finally:
+                owner.unlock(key)
 
 
 def _take(
-    owner: DatabaseOwner, name: str, template_name: str, digest: str, root: str, lock_conn: Any
+    owner: DatabaseOwner, name: str, template_name: str, digest: str, root: str, lock_key: int
 ) -> ReusedWorker | None:
     mark = owner.mark_of(name)
     if mark is None and owner.exists(name):
@@ -244,7 +248,7 @@ def _take(
             and mark.get("fingerprint")
         ):
             owner.set_mark(name, {**mark, **in_use})
-            return ReusedWorker(owner, OwnedDatabase(name, owner.server.url_for(name), "worker"), lock_conn, True)
+            return ReusedWorker(owner, OwnedDatabase(name, owner.server.url_for(name), "worker"), lock_key, True)
         owner.drop(name)  # crashed, dirty, or of an older template: start again from the template
     # Created under its mark (owner.create refuses a same-named database that is not the plugin's),
     # then fingerprinted; until the fingerprint is recorded the mark says "in-use", so a crash in
@@ -254,4 +258,4 @@ def _take(
     print_digest, sequences = fingerprint(db.url)
     mark = owner.mark_of(name) or {}
     owner.set_mark(name, {**mark, "fingerprint": print_digest, "sequences": sequences})
-    return ReusedWorker(owner, db, lock_conn, False)
+    return ReusedWorker(owner, db, lock_key, False)

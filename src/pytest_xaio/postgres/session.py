@@ -8,7 +8,7 @@ psycopg and the providers are imported only when something is started.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -37,6 +37,7 @@ class PostgresSession:
         self._worker_db: OwnedDatabase | None = None
         self._workers: dict[tuple[str | None, str | None], WorkerDatabases] = {}
         self.guard: ConnectionGuard | None = None  # the connection guard, once the server runs
+        self._admin_conn: Any = None  # the provider's open admin connection, for the owner to keep
 
     @property
     def enabled(self) -> bool:
@@ -51,13 +52,17 @@ class PostgresSession:
                 )
             from pytest_xaio.postgres.providers import start_postgres
 
-            self._server = start_postgres(self.settings, self._runtime.exit_stack)
+            self._server = start_postgres(self.settings, self._runtime.exit_stack, self._keep_admin_connection)
             from pytest_xaio.postgres.guard_policy import install_guard
 
             self.guard = install_guard(self._server, self.settings)  # only in a run that tests an app
             if self.guard is not None:
                 self._runtime.exit_stack.callback(self.guard.uninstall)
         return self._server
+
+    def _keep_admin_connection(self, conn: Any) -> None:
+        self._admin_conn = conn
+        self._runtime.exit_stack.callback(conn.close)  # closed here if no owner ever takes it over
 
     def adopt(self, server: PostgresServer) -> PostgresServer:
         """Use a server someone else runs (a pytest-postgresql process fixture) instead of starting one."""
@@ -68,6 +73,8 @@ class PostgresSession:
                 "set xaio_postgres = none until the fixture runs, or don't import the app in conftest.py at "
                 "module level (the app is loaded after the server is known)",
             )
+        if self._server != server:
+            self._admin_conn = None  # connected as the other server's user: the owner opens its own
         self._server = server
         return server
 
@@ -79,8 +86,16 @@ class PostgresSession:
         if self._owner is None:
             from pytest_xaio.postgres.databases import DatabaseOwner
 
+            server = self.server()
+            conn = self._admin_conn if self._admin_conn is not None and not self._admin_conn.closed else None
+            self._admin_conn = None
             self._owner = DatabaseOwner(
-                self.server(), self.settings.project, self.settings.worker, location=self.settings.rootdir
+                server,
+                self.settings.project,
+                self.settings.worker,
+                location=self.settings.rootdir,
+                connection=conn,
+                keep_connection=True,
             )
             self._runtime.exit_stack.callback(self._owner.drop_all)
             self._owner.drop_stale()

@@ -31,47 +31,53 @@ def ensure_template(owner: DatabaseOwner, settings: XaioSettings) -> Template:
     source = discover(settings)
     digest = source.digest()
     name = template_name(owner, digest)
+    # The shared "in use" lock first, held to the session's end: a run with other migrations never
+    # drops a template someone holds it on (it takes the lock exclusively, without waiting, first).
+    # Taken before the mark is read, a complete mark read after it cannot be of a template that is
+    # being dropped, so a worker that finds the template complete uses it without the build lock:
+    # xdist workers and concurrent runs on a cached template do not queue behind one another.
+    owner.lock(_use_key(digest), shared=True)
+    mark = owner.mark_of(name)
+    if mark is not None and _is_complete(mark, digest):
+        return Template(name, digest, cached=True, source=source)
     # One builder per hash, whichever xdist worker or concurrent run gets there first.
     lock_id = _build_key(digest)
-    with owner.admin() as lock_conn:
-        lock_conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
-        try:
-            mark = owner.mark_of(name)
-            if mark is not None and _is_complete(mark, digest):
-                _hold_in_use(owner, digest)
-                return Template(name, digest, cached=True, source=source)
-            if mark is not None:
-                owner.drop(name)  # a forged or foreign mark: the hash in it is not this template's
+    owner.lock(lock_id)
+    try:
+        mark = owner.mark_of(name)
+        if mark is not None and _is_complete(mark, digest):
+            return Template(name, digest, cached=True, source=source)  # another worker built it meanwhile
+        if mark is not None:
+            owner.drop(name)  # a forged or foreign mark: the hash in it is not this template's
 
-            def build(url: str) -> dict[str, object]:
-                try:
-                    enable_bundled_extensions(owner, unquote(urlsplit(url).path.lstrip("/")))
-                    connected = source.apply_to_head(url)
-                    _verify(source, url, name, connected)
-                except ConnectedElsewhereError as exc:
-                    config_error(
-                        f"the migrations did not run on the test template {name}: env.py tried to connect to "
-                        f"{redact_url(exc.attempted)} (stopped before it connected; that database was not touched)",
-                        _FIX_URL,
-                    )
-                except MigrationError as exc:
-                    config_error(
-                        f"migration failed: {exc}",
-                        "fix that migration; the template is rebuilt on the next run because its hash changes",
-                    )
-                return {"complete": True}
+        def build(url: str) -> dict[str, object]:
+            try:
+                enable_bundled_extensions(owner, unquote(urlsplit(url).path.lstrip("/")))
+                connected = source.apply_to_head(url)
+                _verify(source, url, name, connected)
+            except ConnectedElsewhereError as exc:
+                config_error(
+                    f"the migrations did not run on the test template {name}: env.py tried to connect to "
+                    f"{redact_url(exc.attempted)} (stopped before it connected; that database was not touched)",
+                    _FIX_URL,
+                )
+            except MigrationError as exc:
+                config_error(
+                    f"migration failed: {exc}",
+                    "fix that migration; the template is rebuilt on the next run because its hash changes",
+                )
+            return {"complete": True}
 
-            # Built under a scratch name and renamed once complete: a kill mid-build leaves no
-            # half-made template under the real name (the next run drops the scratch database).
-            owner.create(
-                name=name, kind="template", is_template=True, extra={"hash": digest, "complete": False}, prepare=build
-            )
-            owner.forget(name)
-            _hold_in_use(owner, digest)
-            _drop_outdated(owner, keep=name)
-            return Template(name, digest, cached=False, source=source)
-        finally:
-            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
+        # Built under a scratch name and renamed once complete: a kill mid-build leaves no
+        # half-made template under the real name (the next run drops the scratch database).
+        owner.create(
+            name=name, kind="template", is_template=True, extra={"hash": digest, "complete": False}, prepare=build
+        )
+        owner.forget(name)
+        _drop_outdated(owner, keep=name)
+        return Template(name, digest, cached=False, source=source)
+    finally:
+        owner.unlock(lock_id)
 
 
 def _is_complete(mark: dict[str, object], digest: str) -> bool:
@@ -84,15 +90,6 @@ def _build_key(digest: str) -> int:
 
 def _use_key(digest: str) -> int:
     return int(digest[15:30], 16)
-
-
-def _hold_in_use(owner: DatabaseOwner, digest: str) -> None:
-    """Hold a shared advisory lock on this template for the session: a concurrent run of the same
-    project with other migrations then leaves it alone. The lock ends with the connection, so a
-    killed run holds nothing."""
-    conn = owner.admin()
-    conn.execute("SELECT pg_advisory_lock_shared(%s)", (_use_key(digest),))
-    owner.keep_open(conn)
 
 
 _FIX_URL = (
@@ -128,13 +125,11 @@ def _drop_outdated(owner: DatabaseOwner, keep: str) -> None:
         digest = str(mark.get("hash") or "")
         if name == keep or mark.get("kind") != "template" or len(digest) < 30:
             continue
-        with owner.admin() as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_use_key(digest),)).fetchone()
-            if not (row and row[0]):
-                continue  # a live session of another checkout still clones from it
-            try:
-                owner.drop(name)
-            except Exception:  # another run may be cloning from it right now; next run retries
-                pass
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (_use_key(digest),))
+        if not owner.try_lock(_use_key(digest)):
+            continue  # a live session of another checkout still clones from it
+        try:
+            owner.drop(name)
+        except Exception:  # another run may be cloning from it right now; next run retries
+            pass
+        finally:
+            owner.unlock(_use_key(digest))
