@@ -35,7 +35,7 @@ def checks(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str
     found: dict[str, tuple[str, str]] = {}
     for line in result.stdout.splitlines():
         m = re.match(
-            r"^  (ok|warn|fail) +(settings|postgres|conftest|app engine|app|migrations|extensions|redis|docker)"
+            r"^  (ok|warn|fail) +(settings|postgres|conftest|app engine|app|references|migrations|extensions|redis|docker)"
             r" +(.*)$",
             line,
         )
@@ -206,6 +206,15 @@ def _extension_migration(project: Path) -> None:
         pytest.param(None, "", _conftest_that_fails, "conftest", "tests/conftest.py does not import:", id="conftest"),
         pytest.param(
             None,
+            'xaio_jwt_secret_from = "sqlapp.settings:settings.jwt_secrt"\n',
+            None,
+            "references",
+            "'sqlapp.settings:settings' has no attribute 'jwt_secrt' fix: check the name after the colon; available names: "
+            "database_url, debug, jwt_secret",
+            id="secret-from-misspelt",
+        ),
+        pytest.param(
+            None,
             "",
             lambda p: (p / "pyproject.toml").write_text(
                 (p / "pyproject.toml").read_text().replace('"db/migrations"', '"db/nowhere"')
@@ -255,12 +264,14 @@ def test_the_healthy_copy_passes(tmp_path: Path) -> None:
         "settings": "ok",
         "postgres": "ok",
         "app": "ok",
+        "references": "ok",
         "migrations": "ok",
         "extensions": "ok",
         "redis": found["redis"][0],  # what this machine has; not the project's concern
         "docker": "ok",
     }
     assert found["migrations"][1] == "sql (db/migrations): 3 migrations, head V003 (create_items)"
+    assert found["references"][1] == "xaio_db_dependency resolves"
 
 
 @pytest.mark.parametrize(
@@ -291,6 +302,18 @@ def test_a_configuration_pytest_cannot_read(tmp_path: Path) -> None:
     assert status == "fail"
     assert message.startswith("pytest cannot read the configuration: ")
     assert "pyproject.toml" in message
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_plugin_turned_off_in_addopts(tmp_path: Path) -> None:
+    project = sql_app(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('addopts = ["-ra"]', 'addopts = ["-ra", "-p", "no:xaio"]'))
+    result = doctor(project)
+    assert result.returncode == 1
+    status, message = checks(result)["settings"]
+    assert status == "fail"
+    assert message.startswith("the pytest-xaio plugin is turned off in this configuration (-p no:xaio)")
     assert "Traceback" not in result.stdout + result.stderr
 
 

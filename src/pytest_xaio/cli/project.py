@@ -64,6 +64,7 @@ def project_checks(root: Path, docker_error: str | None) -> tuple[list[Check], X
             )
         )
     checks += _app_checks(found, settings)
+    checks += _reference_checks(found.get("references") or {})
     checks += _migration_checks(found.get("migrations") or {}, settings, server, root)
     checks.append(_redis_check(settings, docker_error))
     checks.append(_docker_check(settings, docker_error))
@@ -233,6 +234,15 @@ def _app_checks(found: dict[str, Any], settings: XaioSettings) -> list[Check]:
             )
         )
     return checks
+
+
+def _reference_checks(found: dict[str, Any]) -> list[Check]:
+    if not found or not (found["resolved"] or found["errors"]):
+        return []
+    if found["errors"]:
+        return [Check("fail", "references", "; ".join(found["errors"]))]
+    names = ", ".join(dict.fromkeys(found["resolved"]))
+    return [Check("ok", "references", f"{names} resolve{'s' if len(found['resolved']) == 1 else ''}")]
 
 
 # --- migrations and their extensions ------------------------------------------------------------

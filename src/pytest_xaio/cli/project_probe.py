@@ -99,6 +99,14 @@ class _Doctor:
 
         inipath = getattr(config, "inipath", None)
         info: dict[str, Any] = {"inipath": str(inipath) if inipath else None, "rootdir": str(config.rootpath)}
+        if not config.pluginmanager.has_plugin("xaio"):
+            self.result["settings"] = {
+                **info,
+                "ok": False,
+                "error": "the pytest-xaio plugin is turned off in this configuration (-p no:xaio) fix: remove "
+                "-p no:xaio from addopts (or PYTEST_ADDOPTS) to test with the plugin",
+            }
+            return
         try:
             settings = XaioSettings.from_pytest(config, options=config.known_args_namespace)
             env = database_env(COLLECT_ONLY_DATABASE, settings.postgres.env, COLLECT_ONLY_REDIS)
@@ -126,8 +134,34 @@ class _Doctor:
             app_module = (self.settings.app.app or "").partition(":")[0]
             self.result["app"]["imported_by_conftest"] = bool(app_module) and app_module in loaded_before
             self.result["engines"] = _engines()
+            if self.result["app"].get("ok") is not False:
+                self.result["references"] = self._references(config)
             self.result["migrations"] = self._migrations()
         return 0
+
+    def _references(self, config: pytest.Config) -> dict[str, Any]:
+        """The other settings that name code, resolved as the plugin resolves them (after the app)."""
+        from pytest_xaio.resolve import resolve_object
+
+        settings = self.settings
+        named = [
+            ("xaio_db_dependency", settings.postgres.db_dependency),
+            ("xaio_db_session_class", settings.postgres.db_session_class),
+            ("xaio_jwt_secret_from", settings.auth.jwt_secret_from),
+            ("xaio_stripe_webhook_secret_from", settings.externals.stripe_webhook_secret_from),
+            *(("xaio_auth_dependencies", spec) for spec in settings.matrix.auth_dependencies),
+            *(("xaio_admin_dependencies", spec) for spec in settings.matrix.admin_dependencies),
+        ]
+        resolved, errors = [], []
+        for setting, spec in named:
+            if not spec:
+                continue
+            try:
+                resolve_object(spec, setting=setting, rootdir=str(config.rootpath))
+                resolved.append(setting)
+            except BaseException as exc:
+                errors.append(_message(exc))
+        return {"resolved": resolved, "errors": errors}
 
     def _import_app(self, config: pytest.Config) -> dict[str, Any]:
         from pytest_xaio.resolve import resolve_object
