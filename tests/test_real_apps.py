@@ -148,6 +148,7 @@ ASYNC_IDS = (
     "tests/test_pets.py::test_nothing_left_from_the_commits",
     "tests/test_pets.py::test_create_and_count_pets",
     "tests/test_pets.py::test_nothing_left_from_the_last_test",
+    "tests/test_pets.py::test_an_async_test_shares_the_view",
     "tests/test_pets.py::test_rows_of_the_test_and_of_the_app_are_one_view",
     "tests/test_pets.py::test_begin_and_begin_nested_in_the_app",
     "tests/test_pets.py::test_sync_client_through_trusted_host",

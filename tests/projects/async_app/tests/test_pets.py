@@ -35,6 +35,12 @@ async def test_nothing_left_from_the_last_test(xaio_async_client):
     assert (await xaio_async_client.get("/pets/count")).json() == {"count": 0}
 
 
+async def test_an_async_test_shares_the_view(xaio_async_client, xaio_db, pet_id):
+    assert (await xaio_async_client.get(f"/pets/{pet_id}")).json()["name"] == "fixture pet"
+    assert (await xaio_async_client.post("/pets/batch", json=["fixture pet", "tom"])).json()["kept"] == ["tom"]
+    assert xaio_db.execute("SELECT name FROM pet ORDER BY name").fetchall() == [("fixture pet",), ("tom",)]
+
+
 def test_rows_of_the_test_and_of_the_app_are_one_view(xaio_client, xaio_db, xaio_user, pet_id):
     me = xaio_client.get("/users/me")  # the hook's row, written through xaio_db
     assert me.status_code == 200, me.text
