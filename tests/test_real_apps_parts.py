@@ -482,3 +482,23 @@ def test_without_the_hook_a_uuid_keyed_user_table_gets_uuid_subs(pytester: pytes
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*no pytest_xaio_create_user hook*UUIDs because user_account has uuid keys*"])
+
+
+def test_the_guard_allows_the_plugins_databases_of_a_project_with_a_long_name(
+    pytester: pytest.Pytester, service_postgres_url: str
+) -> None:
+    """The guard's name prefix is the one the databases are created with, whatever the project's
+    length (the folder of this pytester run is longer than the 16 characters a name keeps)."""
+    assert len(pytester.path.name) > 16
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\nxaio_env =\n    APP_ENV=test\n")
+    pytester.makepyfile(
+        """
+        import psycopg
+
+        def test_own_connection(xaio_db_url):
+            with psycopg.connect(xaio_db_url) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--xaio-postgres-url={service_postgres_url}")
+    result.assert_outcomes(passed=1)

@@ -28,7 +28,7 @@ from pytest_xaio.errors import config_error
 from pytest_xaio.postgres import PostgresServer
 from pytest_xaio.postgres.cluster import process_alive
 
-__all__ = ["MARK", "SCRATCH_PREFIX", "DatabaseOwner", "OwnedDatabase", "db_slug", "machine_tag"]
+__all__ = ["MARK", "SCRATCH_PREFIX", "DatabaseOwner", "OwnedDatabase", "db_slug", "machine_tag", "project_prefix"]
 
 MARK = "pytest-xaio:"
 #: Databases are born under this prefix and renamed once marked (see the module docstring).
@@ -45,6 +45,12 @@ def machine_tag() -> str:
 def db_slug(text: str, limit: int = 20) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
     return (slug or "x")[:limit].strip("_") or "x"
+
+
+def project_prefix(project: str) -> str:
+    """``xaio_<project>``: how every database of this project's sessions is named (the owner adds
+    the location tag after it); the connection guard allows names under it."""
+    return f"xaio_{db_slug(project, 16)}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ class DatabaseOwner:
     # --- naming ---------------------------------------------------------------------------------
     @property
     def prefix(self) -> str:
-        return f"xaio_{self.project}_{self.location}"
+        return f"{project_prefix(self.project)}_{self.location}"
 
     def new_name(self, kind: str) -> str:
         self._counter += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pytest_xaio.config import XaioSettings
 from pytest_xaio.postgres import PostgresServer, is_local_host
 from pytest_xaio.postgres.connection_guard import ConnectionGuard, Target, resolve_target
-from pytest_xaio.postgres.databases import db_slug
+from pytest_xaio.postgres.databases import project_prefix
 
 __all__ = ["guard_message", "guard_wanted", "install_guard", "same_server"]
 
@@ -57,7 +57,7 @@ def guard_wanted(settings: XaioSettings) -> bool:
 def install_guard(server: PostgresServer, settings: XaioSettings) -> ConnectionGuard | None:
     if not guard_wanted(settings):
         return None
-    prefix = f"xaio_{db_slug(settings.project)}"
+    prefix = project_prefix(settings.project)  # the owner's own prefix, so its databases always pass
     allowed = settings.postgres.allow_databases
 
     def policy(target: Target) -> str | None:
