@@ -1,11 +1,16 @@
 """Per-test cost of transaction isolation for an async SQLAlchemy app (asyncpg, module-level pooled
 engine), against ``truncate`` and against the same suite with no database, in one run.
 
-Each suite is 100 tests run by pytest in a subprocess on one async FastAPI app. The database suites
-POST a row through the app (its session commits) and count rows through ``xaio_db``; the baseline
-suite sends the same number of requests to a route that touches no database, with no database
-configured. The overhead per test is (suite wall time − baseline wall time) / 100, so it includes
-the one-time setup (connecting, cloning the worker database) and the inserts themselves.
+Each suite runs in a pytest subprocess on one async FastAPI app, once with 100 tests and once with
+200. The database suites POST a row through the app (its session commits) and count rows through
+``xaio_db``; the baseline suite sends the same number of requests to a route that touches no
+database, with no database configured. Two figures per suite:
+
+- *per test*: the slope between the 100- and the 200-test suite, minus the baseline's slope, divided
+  by 100: what each further test costs (its transaction, the insert, the rollback), without the
+  one-time setup;
+- *100-test run over baseline*: (wall time of the 100-test suite − baseline's) / 100, which also holds
+  the one-time setup (starting or reaching the server, the template, cloning the worker database).
 
     python bench/bench_async.py                                   # the machine's server at 127.0.0.1:5432
     python bench/bench_async.py --repeat 5 --write docs/benchmarks.md   # replace the results block there
@@ -61,17 +66,18 @@ async def create(item: ItemIn, session: Annotated[AsyncSession, Depends(get_sess
     return {"count": (await session.execute(text("SELECT count(*) FROM items"))).scalar_one()}
 """
 SCHEMA = "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL UNIQUE);\n"
-BARE = f"""
+N_LONG = 2 * N_TESTS
+BARE = """
 import pytest
 
-@pytest.mark.parametrize("i", range({N_TESTS}))
+@pytest.mark.parametrize("i", range({n}))
 def test_n(xaio_anon_client, i):
     assert xaio_anon_client.get("/ping").status_code == 200
 """
-WITH_DB = f"""
+WITH_DB = """
 import pytest
 
-@pytest.mark.parametrize("i", range({N_TESTS}))
+@pytest.mark.parametrize("i", range({n}))
 def test_n(xaio_anon_client, xaio_db, i):
     response = xaio_anon_client.post("/items", json={{"name": "same"}})   # UNIQUE: a leaked row fails the next test
     assert response.json() == {{"count": 1}}, response.text
@@ -79,8 +85,8 @@ def test_n(xaio_anon_client, xaio_db, i):
 """
 
 
-def _run(project: Path, args: list[str], env_extra: dict[str, str] | None = None) -> float:
-    return run_pytest(project, args, N_TESTS, drop_env=("XAIO_", "PG", "DATABASE_URL"), env_extra=env_extra)
+def _run(project: Path, args: list[str], n: int, env_extra: dict[str, str] | None = None) -> float:
+    return run_pytest(project, args, n, drop_env=("XAIO_", "PG", "DATABASE_URL"), env_extra=env_extra)
 
 
 def main() -> None:
@@ -93,46 +99,63 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="xaio-bench-async-"))
     (root / "bench_app.py").write_text(APP)
     (root / "schema.sql").write_text(SCHEMA)
-    (root / "test_bare.py").write_text(BARE)
-    (root / "test_db.py").write_text(WITH_DB)
+    for n in (N_TESTS, N_LONG):
+        (root / f"test_bare_{n}.py").write_text(BARE.format(n=n))
+        (root / f"test_db_{n}.py").write_text(WITH_DB.format(n=n))
     (root / "pytest.ini").write_text(
         "[pytest]\nxaio_app = bench_app:app\nxaio_schema_sql = schema.sql\nxaio_db_dependency = bench_app:get_session\n"
     )
     url = ["--xaio-postgres-url", opts.url]
     # The baseline has no database at all: the app is imported with a URL nothing connects to.
     bare_env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
-    plans: list[tuple[str, list[str], dict[str, str] | None]] = [
-        ("no database (baseline)", ["test_bare.py", "-o", "xaio_postgres=none", "-o", "xaio_db_dependency="], bare_env),
-        ("async app, transaction (default), URL", ["test_db.py", *url], None),
-        ("async app, truncate, URL", ["test_db.py", *url, "--xaio-isolation", "truncate"], None),
-        ("async app, transaction (default), embedded", ["test_db.py"], None),
+    plans: list[tuple[str, str, list[str], dict[str, str] | None]] = [
+        ("no database (baseline)", "bare", ["-o", "xaio_postgres=none", "-o", "xaio_db_dependency="], bare_env),
+        ("async app, transaction (default), URL", "db", url, None),
+        ("async app, truncate, URL", "db", [*url, "--xaio-isolation", "truncate"], None),
+        ("async app, transaction (default), embedded", "db", [], None),
     ]
-    for _, args, env in plans:  # warm-up: template built, caches hot
-        _run(root, args, env)
-    timings: dict[str, float] = {}
-    for label, args, env in plans:
-        runs = [_run(root, args, env) for _ in range(opts.repeat)]
-        timings[label] = statistics.median(runs)
-        print(f"{label:46s} median {timings[label]:.3f}s of {[round(r, 3) for r in runs]}", flush=True)
 
-    base = timings[plans[0][0]]
-    per_test = {label: (wall - base) / N_TESTS for label, wall in timings.items()}
-    truncate = per_test[plans[2][0]]
+    def args_for(kind: str, n: int, args: list[str]) -> list[str]:
+        return [f"test_{kind}_{n}.py", *args]
+
+    for _, kind, args, env in plans:  # warm-up: template built, caches hot
+        _run(root, args_for(kind, N_TESTS, args), N_TESTS, env)
+    timings: dict[tuple[str, int], list[float]] = {}
+    for _ in range(opts.repeat):  # the variants interleaved, so a burst of load hits them all alike
+        for label, kind, args, env in plans:
+            for n in (N_TESTS, N_LONG):
+                timings.setdefault((label, n), []).append(_run(root, args_for(kind, n, args), n, env))
+    wall = {key: statistics.median(runs) for key, runs in timings.items()}
+    for (label, n), runs in timings.items():
+        print(f"{label:46s} {n:4d} tests: median {wall[(label, n)]:.3f}s of {[round(r, 3) for r in runs]}")
+
+    base = plans[0][0]
+    base_slope = wall[(base, N_LONG)] - wall[(base, N_TESTS)]
+    slope = {
+        label: (wall[(label, N_LONG)] - wall[(label, N_TESTS)] - base_slope) / (N_LONG - N_TESTS) for label, *_ in plans
+    }
+    whole = {label: (wall[(label, N_TESTS)] - wall[(base, N_TESTS)]) / N_TESTS for label, *_ in plans}
+    truncate = slope[plans[2][0]]
     rows = []
-    for label, wall in timings.items():
-        cost = per_test[label]
-        if label == plans[0][0]:
-            rows.append(f"| {label} | {wall:.2f} s | — | — |")
+    for label, *_ in plans:
+        if label == base:
+            rows.append(f"| {label} | {wall[(label, N_TESTS)]:.2f} s | {wall[(label, N_LONG)]:.2f} s | — | — | — |")
             continue
-        ratio = f"{truncate / cost:.1f}×" if cost > 0 and label != plans[2][0] else "—"
-        rows.append(f"| {label} | {wall:.2f} s | {cost * 1000:.2f} ms | {ratio} |")
+        ratio = f"{truncate / slope[label]:.1f}×" if slope[label] > 0 and label != plans[2][0] else "—"
+        rows.append(
+            f"| {label} | {wall[(label, N_TESTS)]:.2f} s | {wall[(label, N_LONG)]:.2f} s | "
+            f"{slope[label] * 1000:.2f} ms | {whole[label] * 1000:.2f} ms | {ratio} |"
+        )
     table = "\n".join(
         [
-            measured_line(N_TESTS, opts.repeat, opts.url),
+            measured_line(N_TESTS, opts.repeat, opts.url).replace(
+                f"{N_TESTS} tests per suite", f"{N_TESTS}- and {N_LONG}-test suites"
+            ),
             "",
-            "| suite (async app: asyncpg, module-level pooled engine) | wall time | per test over no database "
-            "| cheaper than truncate by |",
-            "|---|---|---|---|",
+            f"| suite (async app: asyncpg, module-level pooled engine) | {N_TESTS} tests | {N_LONG} tests "
+            "| per test over no database "
+            f"| {N_TESTS}-test run over no database, per test | per test, cheaper than truncate by |",
+            "|---|---|---|---|---|---|",
             *rows,
         ]
     )
