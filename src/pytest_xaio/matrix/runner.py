@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -164,18 +163,18 @@ class Case:
 
     def send(self, client: Any, method: str, url: str, kwargs: dict[str, Any], *, report: bool = True) -> Any:
         """One request; an exception the app raised fails the case as the 500 it is (or is returned)."""
-        query = kwargs.get("params") or {}
-        sent_body = kwargs.get("json", kwargs.get("data"))
-        sent_headers = {**dict(getattr(client, "headers", {}) or {}), **dict(kwargs.get("headers") or {})}
-        self._sent = _Sent(
-            method,
-            url + (f"?{urlencode(query, doseq=True)}" if query else ""),
-            sent_headers,
-            json.dumps(sent_body, default=str).encode() if sent_body is not None else b"",
-        )
         try:
             response = client.request(method, url, **kwargs)
         except Exception as exc:  # the client re-raises the app's exception: report it as the 500 it is
+            # What was sent, rebuilt only now: a request that got an answer carries its own.
+            query = kwargs.get("params") or {}
+            sent_body = kwargs.get("json", kwargs.get("data"))
+            self._sent = _Sent(
+                method,
+                url + (f"?{urlencode(query, doseq=True)}" if query else ""),
+                {**dict(getattr(client, "headers", {}) or {}), **dict(kwargs.get("headers") or {})},
+                json.dumps(sent_body, default=str).encode() if sent_body is not None else b"",
+            )
             if not report:
                 return exc
             pytest.fail(
@@ -191,7 +190,7 @@ class Case:
                 ),
                 pytrace=False,
             )
-        self._sent = getattr(response, "request", None) or self._sent
+        self._sent = getattr(response, "request", None)
         return response
 
     def _before(self, spec: CaseSpec, client: Any) -> None:
@@ -204,32 +203,13 @@ class Case:
             pytest.skip(f"{spec.route.key} {what}, so there is no deleted resource to GET (its own cases judge it)")
 
     def _client(self) -> Any:
-        """The anonymous client of the case's app; identities travel in each request's headers."""
-        if "anon" in self._clients:
-            return self._clients["anon"]
-        from pytest_xaio.app import load_app, open_client
-        from pytest_xaio.client import override_db_dependency
-        from pytest_xaio.config import get_settings
-        from pytest_xaio.errors import exit_on_config_error
+        """The session's client of the case's app (matrix/clients.py), its DB dependency on this test's
+        database; identities travel in each request's headers."""
+        if "anon" not in self._clients:
+            from pytest_xaio.matrix.clients import case_client
 
-        spec_app = (self.spec.app or "").strip()
-        if not spec_app or spec_app == (get_settings(self._request.config).app.app or "").strip():
-            client = self._request.getfixturevalue("xaio_anon_client")
-        else:  # endpoint_matrix(app=...): the cases were read from this app, so they go to it
-            with exit_on_config_error():
-                app = load_app(self._request.config, spec_app)
-            stack = ExitStack()
-            self._request.addfinalizer(stack.close)
-            stack.enter_context(override_db_dependency(self._request, app))
-            client = stack.enter_context(open_client(app))
-        sub_app = self.spec.route.sub_app
-        if sub_app is not None:
-            # A mounted FastAPI app resolves its routes' dependencies through its own overrides.
-            stack = ExitStack()
-            self._request.addfinalizer(stack.close)
-            stack.enter_context(override_db_dependency(self._request, sub_app))
-        self._clients["anon"] = client
-        return client
+            self._clients["anon"] = case_client(self._request, self.spec.app, self.spec.route.sub_app)
+        return self._clients["anon"]
 
     def _identity_headers(self, spec: CaseSpec) -> dict[str, str]:
         if spec.identity == "anon" or spec.auth_case is not None or spec.route.auth in CREDENTIAL_FIXTURES:
@@ -328,7 +308,10 @@ class Case:
         route = spec.route
         auth_case = spec.auth_case
         if route.auth == "bearer" and auth_case in _TOKEN_METHODS:
-            tokens = self._request.getfixturevalue("xaio_token")
+            # Expired, re-signed and unsigned tokens name xaio_user, so an app that skips the check
+            # finds a real user and answers 200; a malformed one names nobody and needs no user row.
+            fixture = "_xaio_token_factory" if auth_case == "malformed-header" else "xaio_token"
+            tokens = self._request.getfixturevalue(fixture)
             token = getattr(tokens, _TOKEN_METHODS[auth_case])()
             return {"Authorization": f"Bearer {token}"}
         if route.auth == "basic":
