@@ -110,3 +110,26 @@ def test_a_fake_asked_for_late_switches_externals_on(pytester: pytest.Pytester) 
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_the_socket_guard_lets_the_plugins_own_hosts_be_looked_up_and_stops_when_undone() -> None:
+    import socket
+
+    from pytest_xaio.externals.guard import BlockedRequestError, Externals
+    from pytest_xaio.externals.netguard import SocketGuard, TestOwner
+    from pytest_xaio.patching import Patcher
+
+    late: list[str] = []
+    externals = Externals()
+    owner = TestOwner("test_x.py::test_x", ("test_x.py", 0, "test_x"), externals, lambda _o, m: late.append(m))
+    # .invalid names never resolve: an allowed lookup ends in the resolver's own error, not the guard's
+    with Patcher() as patcher:
+        SocketGuard(owner, own_hosts=["redis.invalid"]).install(patcher)
+        with pytest.raises(socket.gaierror):
+            socket.getaddrinfo("redis.invalid", 6379)
+        with pytest.raises(BlockedRequestError, match=r"blocked a name lookup of 'other\.invalid'"):
+            socket.getaddrinfo("other.invalid", 443)
+    assert len(externals.blocked) == 1
+    assert late == []
+    with pytest.raises(socket.gaierror):  # undone: the lookup is the resolver's again
+        socket.getaddrinfo("other.invalid", 443)
