@@ -8,7 +8,6 @@ whatever the URL leaves out. :func:`connect_targets` follows those same rules.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from collections.abc import Mapping
@@ -82,6 +81,8 @@ def connect_targets(info: Mapping[str, str], environ: Mapping[str, str] | None =
 
 def _service(name: str, env: Mapping[str, str]) -> dict[str, str]:
     """The settings of a ``pg_service.conf`` section, searched where libpq searches."""
+    import configparser  # only for a URL naming a service: not every run's import
+
     files = [Path(env["PGSERVICEFILE"])] if env.get("PGSERVICEFILE") else [Path.home() / ".pg_service.conf"]
     sysconf = env.get("PGSYSCONFDIR")
     files += [Path(sysconf) / "pg_service.conf"] if sysconf else [Path("/etc/postgresql-common/pg_service.conf")]
