@@ -479,9 +479,21 @@ def test_without_the_hook_a_uuid_keyed_user_table_gets_uuid_subs(pytester: pytes
             assert xaio_user_factory(plan="pro").id == xaio_user.id
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "test_me.py")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*no pytest_xaio_create_user hook*UUIDs because user_account has uuid keys*"])
+    # A mock-DB test reads no schema for it (a fresh session: its id would be the UUID otherwise).
+    pytester.makepyfile(
+        test_mock="""
+        import pytest
+
+        @pytest.mark.xaio_mock_db
+        def test_mocked(xaio_client, xaio_user):
+            assert xaio_user.id == "xaio-test-user"
+        """
+    )
+    mocked = pytester.runpytest("-p", "no:cacheprovider", "test_mock.py")
+    mocked.assert_outcomes(passed=1)
 
 
 def test_the_guard_allows_the_plugins_databases_of_a_project_with_a_long_name(

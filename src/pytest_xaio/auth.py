@@ -158,13 +158,16 @@ def _auth_session(config: pytest.Config) -> AuthSession:
     return session_object(config, _auth_key, AuthSession)
 
 
-def default_user_id(config: pytest.Config, name: str = DEFAULT_USER_ID) -> Any:
+def default_user_id(config: pytest.Config, name: str = DEFAULT_USER_ID, *, read_schema: bool = True) -> Any:
     """The id of a test user that has no row (no ``pytest_xaio_create_user`` hook): ``name``, or a
-    UUID made from it when the app's user table has uuid keys (``postgres/user_table.py``)."""
+    UUID made from it when the app's user table has uuid keys (``postgres/user_table.py``).
+
+    ``read_schema=False`` (a mock-DB test) uses what an earlier test read, and reads nothing itself.
+    """
     from pytest_xaio.postgres.user_table import default_id
 
     session = _auth_session(config)
-    if not session.user_key_read:
+    if not session.user_key_read and read_schema:
         session.user_key_read = True
         session.user_key = _read_user_key(config)
         if session.user_key is not None and session.user_key[1] == "uuid":

@@ -127,7 +127,10 @@ class UserFactory:
 
     def __call__(self, **attrs: Any) -> User:
         if not self.makes_rows:
-            return cast(User, default_user(**{"id": default_user_id(self._request.config), **attrs}))
+            node, names = self._request.node, self._request.fixturenames
+            mock = node.get_closest_marker("xaio_mock_db") is not None or "xaio_db_mock" in names
+            user_id = default_user_id(self._request.config, read_schema=not mock)  # a mock-DB test opens nothing
+            return cast(User, default_user(**{"id": user_id, **attrs}))
         db = self._request.getfixturevalue("xaio_db")
         user = self._request.node.ihook.pytest_xaio_create_user(db=db, attrs=dict(attrs))
         return cast(User, default_user(**attrs) if user is None else user)
