@@ -9,7 +9,7 @@ Parts, each a pytest run in a subprocess, as users run it:
 - isolation: bench/bench_isolation.py (100-test suites: each isolation mode, pytest-postgresql's
   ``postgresql`` fixture on the same server, and no database).
 - start: time from launching pytest to the first test's body, for one test that uses ``xaio_db``,
-  minus the same for one plain test (so the figure is what the database costs before the first
+  minus the same for one plain test run just before it (so the figure is what the database costs before the first
   test, not pytest's own start): the URL provider with a cached template; the embedded server
   already running; the embedded server cold (stopped, cluster and template cached); and, once, a
   cluster made from nothing (initdb and template build). The embedded runs use a private cache dir,
@@ -208,13 +208,19 @@ def part_start(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     cache = work / "cache"
     embedded = _env(XAIO_CACHE_DIR=str(cache))
     n = opts.repeat + 2
-    plain = [_first_test_delay(project, "test_plain.py", _env()) for _ in range(n)]
-    floor = min(plain)
+    plain: list[float] = []
 
     def delays(env: dict[str, str], args: list[str] | None = None, runs: int = n) -> dict[str, Any]:
-        return _spread([_first_test_delay(project, "test_db.py", env, args) - floor for _ in range(runs)])
+        # Paired: a plain test's run right before each database run, and the difference of the two,
+        # so a change of load between cases (other sessions' suites) does not move the floor.
+        found = []
+        for _ in range(runs):
+            floor = _first_test_delay(project, "test_plain.py", _env())
+            plain.append(floor)
+            found.append(_first_test_delay(project, "test_db.py", env, args) - floor)
+        return _spread(found)
 
-    found: dict[str, Any] = {"plain": _spread(plain)}
+    found: dict[str, Any] = {}
     # A cluster made from nothing: initdb, start, template build (paid once per machine and migration set).
     found["embedded_nothing_cached"] = delays(embedded, runs=1)
     delays(_env(), url_args, runs=1)  # the URL server's template, built once
@@ -240,6 +246,7 @@ def part_start(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     finally:
         hold.unlink()
         holder.wait(timeout=60)
+    found["plain"] = _spread(plain)
     # The private cluster is ours alone: the plugin's own command stops it and deletes it.
     subprocess.run(
         [sys.executable, "-m", "pytest_xaio.cli", "cache", "clear", str(project)],
@@ -501,8 +508,9 @@ def report(found: dict[str, Any], opts: argparse.Namespace, loads: tuple[str, st
                 for label, key, target in rows
             ),
             "",
-            f"The floor subtracted (a plain test's own time from argument parsing to its body, plugin "
-            f"loaded): best {ms(st['plain']['best'])}, median {ms(st['plain']['median'])}.",
+            f"Each run is paired with a plain test's run just before it, and the plain run's time is "
+            f"subtracted (a plain test's own time from argument parsing to its body, plugin loaded: "
+            f"best {ms(st['plain']['best'])}, median {ms(st['plain']['median'])}).",
             "",
         ]
     if "import" in found:
