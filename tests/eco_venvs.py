@@ -33,10 +33,13 @@ def pins(names: Iterable[str], **override: str) -> list[str]:
     return result
 
 
-def cached_venv(label: str, editable: str, requirements: list[str]) -> Path:
-    """The python of a venv holding ``editable`` (a path with extras, pip -e) and ``requirements``."""
+def cached_venv(label: str, editable: str, requirements: list[str], base: str = sys.executable) -> Path:
+    """The python of a venv holding ``editable`` (a path with extras, pip -e) and ``requirements``.
+
+    ``base`` is the interpreter the venv is made from (another account may need one it can read).
+    """
     pyproject = (ROOT / "pyproject.toml").read_bytes()
-    key_text = "\n".join([sys.version, str(ROOT), editable, *sorted(requirements)]).encode() + pyproject
+    key_text = "\n".join([sys.version, base, str(ROOT), editable, *sorted(requirements)]).encode() + pyproject
     key = hashlib.sha256(key_text).hexdigest()[:16]
     CACHE.mkdir(parents=True, exist_ok=True)
     target = CACHE / f"{label}-{key}"
@@ -47,7 +50,7 @@ def cached_venv(label: str, editable: str, requirements: list[str]) -> Path:
         if done_marker.exists():
             return python
         shutil.rmtree(target, ignore_errors=True)  # a build that was cut off
-        subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=300)
+        subprocess.run([base, "-m", "venv", str(target)], check=True, timeout=300)
         install = [str(python), "-m", "pip", "install", "-q", "-e", editable, *requirements]
         built = subprocess.run(install, capture_output=True, text=True, check=False, timeout=900)
         if built.returncode != 0:
