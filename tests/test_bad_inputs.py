@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -207,6 +207,13 @@ CASES = [
         '(include=["/colors/*"])',
     ),
     # Valid inputs that used to be refused or broken: they run.
+    Case(
+        "redis-url-own-hostname",
+        ("--xaio-redis-url", f"redis://{socket.gethostname()}:6379"),
+        ret=0,
+        ini=("xaio_postgres = none",),
+        tests="def test_r(xaio_redis):\n    assert xaio_redis.ping()\n",
+    ),
     Case("pg-url-uppercase-localhost", ("--xaio-postgres-url", "postgresql://postgres@LOCALHOST:5432/postgres"), ret=0),
     Case(
         "pg-url-own-hostname",
@@ -241,6 +248,24 @@ CASES = [
         tests="def test_r(xaio_redis):\n    xaio_redis.set('k', 'v')\n    assert xaio_redis.get('k') == 'v'\n",
     ),
 ]
+
+
+def under_n2(case: Case) -> Case:
+    """The same bad input under ``-n 2``: one message and exit 4, never a crashed-worker loop. These
+    errors come from different places (the option check, the cache folder, the template build, a
+    fixture inside a worker)."""
+    more = "def test_c(xaio_db): pass\n" if "xaio_db" in case.tests else "def test_c(): pass\n"
+    return replace(
+        case,
+        id=f"{case.id}-under-n2",
+        args=("-n", "2", *case.args),
+        tests=case.tests + more,
+        forbid=(*case.forbid, "INTERNALERROR", "crashed", "replacing crashed worker"),
+    )
+
+
+N2_IDS = ("cache-dir-is-a-file", "migration-not-utf8", "redis-url-no-host", "stripe-webhook-secret-from-not-importable")
+CASES += [under_n2(c) for c in CASES if c.id in N2_IDS]
 
 
 @pytest.fixture(scope="module")

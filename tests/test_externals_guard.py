@@ -1,5 +1,6 @@
 """The network guard: with externals on, every HTTP client is answered by a fake or refused with one
-message; with them off, nothing is patched; a live Stripe key is refused either way."""
+message; with them off, nothing is patched; a live Stripe key in xaio_env or a request is refused (one in the
+environment: tests/test_safety.py)."""
 
 from __future__ import annotations
 
@@ -230,30 +231,6 @@ def test_with_the_flag_off_nothing_is_patched(pytester: pytest.Pytester) -> None
         """
     )
     pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=4)
-
-
-@pytest.mark.parametrize("use", ["stripe_fake", "flag"])
-def test_a_live_stripe_key_in_the_environment_ends_a_run_that_uses_the_fakes(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, use: str
-) -> None:
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "51Habcdefghij")
-    if use == "flag":
-        pytester.makepyfile("def test_x(): pass")
-        result = pytester.runpytest("-p", "no:cacheprovider", "--xaio-mock-externals")
-    else:
-        pytester.makepyfile("def test_x(stripe_fake): pass")
-        result = pytester.runpytest("-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines(["*pytest-xaio refused a live Stripe key*in the environment variable $STRIPE_API_KEY*"])
-
-
-def test_a_live_stripe_key_in_the_environment_leaves_a_suite_without_fakes_alone(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The plugin is loaded (installed) but this suite uses neither the fakes nor the flag.
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "51Habcdefghij")
-    pytester.makepyfile("def test_x(): pass\ndef test_y(): pass")
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def test_a_live_stripe_key_in_xaio_env_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -266,3 +266,112 @@ def test_postmaster_dying_mid_run_is_said_once_and_the_rest_stop(tmp_path: Path,
     assert out.count("stopped answering mid-run") == 1, out[-3000:]
     # The test that was running when the server died may fail on its own; none of the rest runs.
     assert "test_2_after" not in out, out[-3000:]
+
+
+HOLDER_TEST = textwrap.dedent(
+    """
+    import os, pathlib, time
+
+    def test_hold(xaio_db):
+        pathlib.Path("inside").touch()  # the driving test waits for this, then acts
+        deadline = time.monotonic() + 180
+        while not pathlib.Path("go").exists():
+            assert time.monotonic() < deadline, "never told to go on"
+            time.sleep(0.1)
+        assert xaio_db.execute("SELECT 1").fetchone() == (1,)
+    """
+)
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not path.exists():
+        assert proc.poll() is None, f"{what} ended early: {proc.communicate()[0][-3000:]}"
+        assert time.monotonic() < deadline, f"{what} never got inside its test"
+        time.sleep(0.1)
+
+
+def test_silent_server_used_by_a_live_session_is_left_alone(tmp_path: Path, embedded_cache: Path) -> None:
+    """A server that does not answer at all (stopped with SIGSTOP here) while another live session is
+    registered on it: the new session says so and stops; it never signals the server."""
+    args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={embedded_cache}")
+    assert _run(_project(tmp_path, "warmup"), *args).returncode == 0  # initdb once
+    pid_file = _cluster_dir(embedded_cache) / "data" / "postmaster.pid"
+    holder = tmp_path / "holder"
+    holder.mkdir()
+    (holder / "tox.ini").write_text("[pytest]\n")
+    (holder / "test_hold.py").write_text(HOLDER_TEST)
+    session_a = subprocess.Popen(_pytest(holder, *args), cwd=holder, env=_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        _wait_for(holder / "inside", session_a, "session A")
+        postmaster = int(pid_file.read_text().splitlines()[0])
+        os.kill(postmaster, signal.SIGSTOP)  # it accepts TCP connections but never answers
+        try:
+            session_b = _run(_project(tmp_path, "second"), *args)
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        out_b = session_b.stdout + session_b.stderr
+        assert session_b.returncode == pytest.ExitCode.USAGE_ERROR, out_b[-3000:]
+        assert f"(pid {postmaster}, port" in out_b, out_b[-3000:]
+        assert f"does not answer; test sessions {session_a.pid} use it, so the plugin leaves it alone" in out_b
+        assert int(pid_file.read_text().splitlines()[0]) == postmaster  # never restarted
+    finally:
+        (holder / "go").touch()
+        out_a, _ = session_a.communicate(timeout=120)
+    assert session_a.returncode == 0, out_a[-3000:]  # A's test went on on the same server
+
+
+def test_concurrent_runs_of_one_project_with_different_migrations(tmp_path: Path) -> None:
+    """One checkout, two runs at once, the second after a migration was added: the second builds its
+    own template and does not drop the one the first still clones from (clone isolation: a clone per test)."""
+    path = tmp_path / "oneproject"
+    (path / "migrations").mkdir(parents=True)
+    (path / "migrations" / "V001__one.sql").write_text("CREATE TABLE one (id int);\n")
+    (path / "tox.ini").write_text("[pytest]\nxaio_migrations = migrations\nxaio_isolation = clone\n")
+    (path / "test_hold.py").write_text(
+        textwrap.dedent(
+            """
+            import os, pathlib, time
+
+            def test_1_hold(xaio_db):
+                if os.environ.get("HOLD") == "1":
+                    pathlib.Path("inside").touch()
+                    deadline = time.monotonic() + 180
+                    while not pathlib.Path("go").exists():
+                        assert time.monotonic() < deadline, "never told to go on"
+                        time.sleep(0.1)
+
+            def test_2_clones_again(xaio_db):  # a fresh clone of this run's own template
+                rows = xaio_db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                tables = {r[0] for r in rows if not r[0].startswith("xaio_")}  # not the plugin's history
+                assert tables == set(os.environ["TABLES"].split(","))
+            """
+        )
+    )
+    args = ("--xaio-postgres-url", SERVICE_POSTGRES_URL, "-p", "no:randomly")
+    first = subprocess.Popen(
+        _pytest(path, *args),
+        cwd=path,
+        env={**_env(), "HOLD": "1", "TABLES": "one"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(path / "inside", first, "the first run")
+        (path / "migrations" / "V002__two.sql").write_text("CREATE TABLE two (id int);\n")
+        second = subprocess.run(
+            _pytest(path, *args),
+            cwd=path,
+            env={**_env(), "TABLES": "one,two"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+        assert "2 passed" in second.stdout
+    finally:
+        (path / "go").touch()
+        out_first, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, out_first[-3000:]  # its template was still there for test_2
+    assert "2 passed" in out_first

@@ -318,3 +318,64 @@ def test_network_guard_blames_the_test_that_started_a_late_thread(pytester: pyte
         ]
     )
     assert "ERROR at teardown of test_runs_while_that_thread_reaches_out" not in result.stdout.str()
+
+
+# --- a live Stripe key in the environment: refused only where the fakes are in use ----------------
+@pytest.mark.parametrize("use", ["stripe_fake", "flag"])
+def test_a_live_stripe_key_in_the_environment_ends_a_run_that_uses_the_fakes(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, use: str
+) -> None:
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "51Habcdefghij")
+    if use == "flag":
+        pytester.makepyfile("def test_x(): pass")
+        result = pytester.runpytest("-p", "no:cacheprovider", "--xaio-mock-externals")
+    else:
+        pytester.makepyfile("def test_x(stripe_fake): pass")
+        result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*pytest-xaio refused a live Stripe key*in the environment variable $STRIPE_API_KEY*"])
+
+
+def test_a_live_stripe_key_in_the_environment_leaves_a_suite_without_fakes_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plugin is loaded (installed) but this suite uses neither the fakes nor the flag.
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_" + "51Habcdefghij")
+    pytester.makepyfile("def test_x(): pass\ndef test_y(): pass")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+# --- the endpoint matrix sends its requests to the app it read ------------------------------------
+MARKER_APP = """
+from fastapi import FastAPI
+
+other = FastAPI()  # xaio_app: it has none of the routes below, so every request sent here is a 404
+
+app = FastAPI()
+
+
+@app.get("/things/{thing_id}")
+def thing(thing_id: int) -> dict[str, int]:
+    return {"id": thing_id}  # never a 404: a missing thing is served too
+"""
+
+
+def test_matrix_requests_go_to_the_app_the_marker_names(pytester: pytest.Pytester) -> None:
+    """endpoint_matrix(app=...) reads its cases from that app and must send them there: against
+    xaio_app the success case would be a 404 and the -404-missing-resource case would pass falsely."""
+    pytester.makepyfile(marker_app=MARKER_APP)
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef thing_id():\n    return 7\n")
+    pytester.makeini("[pytest]\nxaio_app = marker_app:other\nxaio_postgres = none\nxaio_public_routes = /*\n")
+    pytester.makepyfile(
+        test_m="import pytest\n\n"
+        '@pytest.mark.endpoint_matrix(app="marker_app:app")\n'
+        "def test_m(case):\n    case.validate(case.call())\n"
+    )
+    result = pytester.runpytest("-v", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(
+        [
+            "*GET /things/{thing_id}-200-success? PASSED*",
+            "*GET /things/{thing_id}-404-missing-resource? FAILED*",
+            "*case missing-resource: expected status 404, got 200*",
+        ]
+    )
