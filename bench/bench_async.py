@@ -89,6 +89,42 @@ def _run(project: Path, args: list[str], n: int, env_extra: dict[str, str] | Non
     return run_pytest(project, args, n, drop_env=("XAIO_", "PG", "DATABASE_URL"), env_extra=env_extra)
 
 
+def render(labels: list[str], wall: dict[tuple[str, int], float], repeat: int, url: str) -> str:
+    """The results table from the median wall times; ``labels[0]`` is the baseline, ``labels[2]`` truncate."""
+    base = labels[0]
+    base_slope = wall[(base, N_LONG)] - wall[(base, N_TESTS)]
+    slope = {
+        label: (wall[(label, N_LONG)] - wall[(label, N_TESTS)] - base_slope) / (N_LONG - N_TESTS) for label in labels
+    }
+    whole = {label: (wall[(label, N_TESTS)] - wall[(base, N_TESTS)]) / N_TESTS for label in labels}
+    truncate = slope[labels[2]]
+    rows = []
+    for label in labels:
+        sizes = f"| {label} | {wall[(label, N_TESTS)]:.2f} s | {wall[(label, N_LONG)]:.2f} s |"
+        if label == base:
+            rows.append(f"{sizes} — | — | — |")
+            continue
+        if slope[label] > 0:
+            per_test = f"{slope[label] * 1000:.2f} ms"
+            ratio = f"{truncate / slope[label]:.1f}×" if label != labels[2] else "—"
+        else:  # the runs' spread is larger than what a test costs: no figure to quote
+            per_test, ratio = f"not measurable (slope {slope[label] * 1000:.2f} ms, within the noise)", "—"
+        rows.append(f"{sizes} {per_test} | {whole[label] * 1000:.2f} ms | {ratio} |")
+    return "\n".join(
+        [
+            measured_line(N_TESTS, repeat, url).replace(
+                f"{N_TESTS} tests per suite", f"{N_TESTS}- and {N_LONG}-test suites"
+            ),
+            "",
+            f"| suite (async app: asyncpg, module-level pooled engine) | {N_TESTS} tests | {N_LONG} tests "
+            "| per test over no database "
+            f"| {N_TESTS}-test run over no database, per test | per test, cheaper than truncate by |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -129,36 +165,7 @@ def main() -> None:
     for (label, n), runs in timings.items():
         print(f"{label:46s} {n:4d} tests: median {wall[(label, n)]:.3f}s of {[round(r, 3) for r in runs]}")
 
-    base = plans[0][0]
-    base_slope = wall[(base, N_LONG)] - wall[(base, N_TESTS)]
-    slope = {
-        label: (wall[(label, N_LONG)] - wall[(label, N_TESTS)] - base_slope) / (N_LONG - N_TESTS) for label, *_ in plans
-    }
-    whole = {label: (wall[(label, N_TESTS)] - wall[(base, N_TESTS)]) / N_TESTS for label, *_ in plans}
-    truncate = slope[plans[2][0]]
-    rows = []
-    for label, *_ in plans:
-        if label == base:
-            rows.append(f"| {label} | {wall[(label, N_TESTS)]:.2f} s | {wall[(label, N_LONG)]:.2f} s | — | — | — |")
-            continue
-        ratio = f"{truncate / slope[label]:.1f}×" if slope[label] > 0 and label != plans[2][0] else "—"
-        rows.append(
-            f"| {label} | {wall[(label, N_TESTS)]:.2f} s | {wall[(label, N_LONG)]:.2f} s | "
-            f"{slope[label] * 1000:.2f} ms | {whole[label] * 1000:.2f} ms | {ratio} |"
-        )
-    table = "\n".join(
-        [
-            measured_line(N_TESTS, opts.repeat, opts.url).replace(
-                f"{N_TESTS} tests per suite", f"{N_TESTS}- and {N_LONG}-test suites"
-            ),
-            "",
-            f"| suite (async app: asyncpg, module-level pooled engine) | {N_TESTS} tests | {N_LONG} tests "
-            "| per test over no database "
-            f"| {N_TESTS}-test run over no database, per test | per test, cheaper than truncate by |",
-            "|---|---|---|---|---|---|",
-            *rows,
-        ]
-    )
+    table = render([label for label, *_ in plans], wall, opts.repeat, opts.url)
     print("\n" + table)
     if opts.write:
         write_block(opts.write, "async", table)
