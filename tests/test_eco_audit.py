@@ -1,0 +1,88 @@
+"""Issue 15's claims that had no test of their own, run the way users run them (subprocesses).
+
+- docs/client.md: an app that fails on import is exit code 4 (one message) when only the fixtures
+  import it, and exit code 2 (a collection error) when a test module imports it at its top.
+- The example app's client tests run with deprecation warnings as errors: no Starlette httpx
+  deprecation, no pytest-asyncio strict-mode warning (.ci/run runs the whole example suite so too).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "saas_app"
+
+BROKEN_APP = """
+import os
+from fastapi import FastAPI
+
+if not os.environ.get("STRIPE_API_KEY"):
+    raise RuntimeError("STRIPE_API_KEY is not set")
+app = FastAPI()
+"""
+
+
+@pytest.fixture
+def broken(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(broken=BROKEN_APP)
+    pytester.makeini("[pytest]\nxaio_app = broken:app\nxaio_postgres = none\n")
+    return pytester
+
+
+def test_an_app_import_error_through_the_fixtures_is_exit_code_4(broken: pytest.Pytester) -> None:
+    broken.makepyfile("def test_a(xaio_client): pass\n")
+    result = broken.runpytest_subprocess("-p", "no:cacheprovider")
+    assert int(result.ret) == 4  # pytest.ExitCode.USAGE_ERROR, the number client.md gives
+    output = result.stdout.str() + result.stderr.str()
+    assert output.count("pytest-xaio: could not import xaio_app 'broken:app'") == 1, output
+    assert "fix: fix the error above in the app" in output
+    assert "Traceback" not in output
+
+
+def test_an_app_imported_at_a_test_modules_top_is_exit_code_2(broken: pytest.Pytester) -> None:
+    broken.makepyfile("from broken import app\n\ndef test_a(xaio_client): pass\n")
+    result = broken.runpytest_subprocess("-p", "no:cacheprovider")
+    assert int(result.ret) == 2  # pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        ["*ERROR collecting test_an_app_imported_at_a_test_modules_top*", "*RuntimeError: STRIPE_API_KEY is not set*"]
+    )
+
+
+EXAMPLE_CLIENT_TESTS = ["tests/test_health.py", "tests/test_auth.py", "tests/test_billing.py"]
+
+
+def test_example_client_tests_warn_nothing(tmp_path: Path, service_postgres_url: str) -> None:
+    project = tmp_path / "saas_app"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".coverage"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error::DeprecationWarning",
+            "-W",
+            "error::pytest.PytestDeprecationWarning",
+            "--xaio-postgres-url",
+            service_postgres_url,
+            "--xaio-redis-url",
+            "redis://127.0.0.1:6379",
+            *EXAMPLE_CLIENT_TESTS,
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in last, last
+    assert "warning" not in last, last
