@@ -222,6 +222,26 @@ def test_migrations_aimed_at_the_developer_database_are_stopped(
     assert row_counts(dev.url) == before
 
 
+def test_migrations_aimed_at_a_database_that_does_not_exist_say_where_not_fix_that_migration(
+    tmp_path: Path,
+) -> None:
+    """The developer's .env names a database that is not there: the message still says where env.py
+    tried to connect and how to point it at the template, not "fix that migration"."""
+    project = copy_project("sqlmodel_app", tmp_path)
+    missing = f"devdb_missing_{uuid.uuid4().hex[:8]}"
+    (project / ".env").write_text(
+        f"POSTGRES_SERVER=localhost\nPOSTGRES_PORT=5432\nPOSTGRES_USER=postgres\nPOSTGRES_DB={missing}\n"
+    )
+    _without_env_line(project, "POSTGRES_DB")
+    done = run(project, "-n", "0", f"--xaio-postgres-url={SERVICE}/postgres")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "the migrations did not run on the test template" in done.stderr
+    assert f"/{missing} (stopped before it connected; that database was not touched)" in done.stderr
+    assert "fix: build env.py's URL from what the plugin exports" in done.stderr
+    assert "fix that migration" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_async_env_py_aimed_at_the_developer_database_is_stopped(
     async_dev: tuple[Path, DeveloperDatabase], tmp_path: Path
 ) -> None:
