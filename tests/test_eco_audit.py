@@ -4,6 +4,7 @@
   import it, and exit code 2 (a collection error) when a test module imports it at its top.
 - The example app's client tests run with deprecation warnings as errors: no Starlette httpx
   deprecation, no pytest-asyncio strict-mode warning (.ci/run runs the whole example suite so too).
+- The docs layout at 1280 px: the built site keeps the content column wide (see the last test).
 """
 
 from __future__ import annotations
@@ -86,3 +87,34 @@ def test_example_client_tests_warn_nothing(tmp_path: Path, service_postgres_url:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in last, last
     assert "warning" not in last, last
+
+
+def test_docs_pages_give_the_content_the_width_of_a_laptop_window(tmp_path: Path) -> None:
+    """The built site (mkdocs --strict): no table-of-contents column beside the text, the layout
+    stylesheet after Material's own, and a grid at least as wide as a 1280 px window.
+
+    Material sets 1 rem to 20 px at that width; its default grid (61 rem) with two 12.1 rem sidebars
+    left the content about 470 px. A rendering check needs a browser, which the suite does not have.
+    """
+    import os
+    import re
+
+    root = EXAMPLE.parent.parent
+    site = tmp_path / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "--site-dir", str(site)]
+    done = subprocess.run(build, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = sorted(site.glob("*/index.html"))
+    assert len(pages) >= 15
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "md-sidebar--secondary" not in html, page
+        sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+        assert sheets[-1].endswith("stylesheets/layout.css"), (page, sheets)
+        assert any("assets/stylesheets/main." in s for s in sheets[:-1]), (page, sheets)
+    css = (site / "stylesheets" / "layout.css").read_text(encoding="utf-8")
+    grid = re.search(r"\.md-grid\s*\{[^}]*max-width:\s*([\d.]+)rem", css)
+    assert grid is not None, css
+    assert float(grid.group(1)) * 20 >= 1280
+    assert re.search(r"table:not\(\[class\]\) td code[^{]*\{[^}]*white-space:\s*nowrap", css), css
