@@ -22,6 +22,7 @@ asyncio_default_fixture_loop_scope = function
 xaio_schema_sql = schema.sql
 xaio_db_dependency = client_app:get_db
 xaio_jwt_secret_from = client_app:SECRET_KEY
+xaio_mock_externals = true
 xaio_env =
     SECRET_KEY=client-app-secret-0123456789abcdef0123456789
 """
@@ -47,6 +48,24 @@ async def test_async(xaio_async_client, xaio_user):
 def test_no_httpx_here():
     import importlib.util
     assert importlib.util.find_spec("httpx") is None
+
+def test_the_guard_and_the_fakes_hold_httpx2_calls(xaio_externals):
+    import httpx2
+    from fastapi import FastAPI
+
+    partner = FastAPI()
+
+    @partner.get("/v1/ping")
+    async def ping():
+        return {{"pong": True}}
+
+    xaio_externals.add_fake("partner.example", partner)
+    assert httpx2.get("https://partner.example/v1/ping").json() == {{"pong": True}}
+
+def test_an_unfaked_httpx2_call_fails_the_test():
+    import httpx2
+
+    httpx2.get("https://api.unknown.example/")  # the guard refuses it and fails this test
 """
 
 #: What the httpx2-only venv holds besides the plugin: the client stack, pinned to the dev venv's versions.
@@ -93,15 +112,21 @@ def httpx2_only_python() -> Path:
 def test_httpx2_alone_serves_both_clients_under_w_error(
     pytester: pytest.Pytester, httpx2_only_python: Path, service_postgres_url: str, mark: str, args: tuple[str, ...]
 ) -> None:
-    """Both clients are httpx2's, Starlette's TestClient runs on it, and nothing warns (-W error)."""
+    """Both clients are httpx2's, Starlette's TestClient runs on it, the fakes and the guard hold the
+    app's own httpx2 calls, and nothing warns (-W error)."""
     shutil.copy(APPS / "client_app.py", pytester.path / "client_app.py")
     shutil.copy(APPS / "client_schema.sql", pytester.path / "schema.sql")
     shutil.copy(APPS / "client_conftest.py", pytester.path / "conftest.py")
     pytester.makeini(CLIENT_INI)
     pytester.makepyfile(test_one_library=ONE_LIBRARY.format(mark=mark))
-    _run(
-        pytester, httpx2_only_python, "-W", "error", "--xaio-postgres-url", service_postgres_url, *args
-    ).assert_outcomes(passed=3)
+    result = _run(pytester, httpx2_only_python, "-W", "error", "--xaio-postgres-url", service_postgres_url, *args)
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_an_unfaked_httpx2_call_fails_the_test*",
+            "*blocked an outbound request: GET https://api.unknown.example/*",
+        ]
+    )
 
 
 PYTEST8 = "8.3.5"  # the release .ci/run tests the pytest-8 conventions on
