@@ -343,20 +343,3 @@ def test_both_clients_use_one_library_and_warn_nothing(
     project.makepyfile(ONE_LIBRARY.format(mark=mark, expected=_expected_library()))
     result = project.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", *args)
     result.assert_outcomes(passed=2)
-
-
-HTTPX2_ONLY = """
-import sys
-sys.modules["httpx"] = None  # as if only httpx2 were installed: `import httpx` raises ImportError
-import pytest
-sys.exit(pytest.main(["-W", "error", "-p", "no:cacheprovider", "-p", "no:respx", *sys.argv[1:]]))
-"""
-
-
-def test_with_only_httpx2_installed_both_clients_work(project: pytest.Pytester) -> None:
-    pytest.importorskip("httpx2")
-    project.makepyfile(ONE_LIBRARY.format(mark="asyncio", expected="httpx2"))
-    script = project.path / "run_httpx2_only.py"
-    script.write_text(HTTPX2_ONLY)
-    result = project.run(__import__("sys").executable, str(script))
-    result.assert_outcomes(passed=2)
