@@ -375,3 +375,39 @@ def test_concurrent_runs_of_one_project_with_different_migrations(tmp_path: Path
         out_first, _ = first.communicate(timeout=300)
     assert first.returncode == 0, out_first[-3000:]  # its template was still there for test_2
     assert "2 passed" in out_first
+
+
+def test_hung_server_that_no_live_session_uses_is_replaced(tmp_path: Path, embedded_cache: Path) -> None:
+    """The other side of the rule above: a run was killed while its server hung (SIGSTOP), so no live
+    session is registered on a server that does not answer. The next session stops it and starts a
+    new one on the same data directory, and its tests pass."""
+    args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={embedded_cache}")
+    assert _run(_project(tmp_path, "warmup"), *args).returncode == 0  # initdb once
+    pid_file = _cluster_dir(embedded_cache) / "data" / "postmaster.pid"
+    holder = tmp_path / "holder"
+    holder.mkdir()
+    (holder / "tox.ini").write_text("[pytest]\n")
+    (holder / "test_hold.py").write_text(HOLDER_TEST)
+    session_a = subprocess.Popen(
+        _pytest(holder, *args), cwd=holder, env=_env(), stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    _wait_for(holder / "inside", session_a, "session A")
+    postmaster = int(pid_file.read_text().splitlines()[0])
+    os.kill(postmaster, signal.SIGSTOP)
+    session_a.kill()  # the run dies; its server is left running, stopped, with nobody registered
+    session_a.communicate(timeout=30)
+    try:
+        _assert_recovers(_project(tmp_path, "next"), *args)
+        assert not _running(postmaster)  # the hung server was stopped, a new one served the run
+    finally:
+        if _running(postmaster):
+            os.kill(postmaster, signal.SIGCONT)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
