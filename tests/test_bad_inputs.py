@@ -142,6 +142,18 @@ CASES = [
         forbid=("UsageError",),
     ),
     Case(
+        "stripe-webhook-secret-from-missing-attribute",
+        (),
+        (
+            "*xaio_stripe_webhook_secret_from 'app_settings:settings.secret': *has no attribute 'secret'*",
+            "*fix: check the name after the colon*",
+        ),
+        ini=("xaio_postgres = none", "xaio_stripe_webhook_secret_from = app_settings:settings.secret"),
+        files={"app_settings.py": "class settings:\n    other = 'x'\n"},
+        tests="def test_w(stripe_fake):\n    stripe_fake.event('payment_intent.succeeded', data={})\n",
+        forbid=("UsageError",),
+    ),
+    Case(
         "config-error-under-n2",
         ("-n", "2", "--xaio-postgres-url", "postgresql://[bad"),
         ("*cannot parse the Postgres URL*", "*fix: write it as postgresql://*"),
