@@ -154,6 +154,18 @@ CASES = [
         forbid=("UsageError",),
     ),
     Case(
+        "stripe-webhook-secret-from-names-a-function",
+        (),
+        (
+            "*xaio_stripe_webhook_secret_from 'app_settings:get_settings' names 'function', not the secret's text*",
+            "*fix: name the attribute that holds the secret*",
+        ),
+        ini=("xaio_postgres = none", "xaio_stripe_webhook_secret_from = app_settings:get_settings"),
+        files={"app_settings.py": "def get_settings():\n    return None\n"},
+        tests="def test_w(stripe_fake):\n    stripe_fake.event('payment_intent.succeeded', data={})\n",
+        forbid=("UsageError",),
+    ),
+    Case(
         "config-error-under-n2",
         ("-n", "2", "--xaio-postgres-url", "postgresql://[bad"),
         ("*cannot parse the Postgres URL*", "*fix: write it as postgresql://*"),

@@ -118,7 +118,16 @@ def resolve_attr(spec: str, what: str, rootdir: str | None = None) -> str | None
     value = resolve_object(spec, setting=what, rootdir=rootdir)
     if hasattr(value, "get_secret_value"):  # pydantic SecretStr
         value = value.get_secret_value()
-    return None if value is None else str(value)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if value is not None and not isinstance(value, str):
+        # str() of a function or a settings object would sign every event with the wrong secret.
+        config_error(
+            f"{what} '{spec}' names {type(value).__name__!r}, not the secret's text",
+            "name the attribute that holds the secret (whsec_...); a getter is called with (), "
+            "e.g. app.config:get_settings().stripe_webhook_secret",
+        )
+    return value
 
 
 def _activate(item: pytest.Item) -> ExternalsSession:
