@@ -16,7 +16,7 @@ from typing import Any
 from pytest_xaio import __version__
 from pytest_xaio.cli.ci_shards import ACTIONS, github_pieces, gitlab_pieces
 from pytest_xaio.cli.init import write_file
-from pytest_xaio.cli.inspect import CliError, inspect_project
+from pytest_xaio.cli.inspect import CliError, add_path_argument, inspect_project
 
 __all__ = ["ACTIONS", "add_parser", "embedded_postgres_major", "render_github", "render_gitlab", "run_ci"]
 
@@ -57,7 +57,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "platform", choices=sorted(_OUTPUTS), help="github (.github/workflows/test.yml) or gitlab (.gitlab-ci.yml)"
     )
-    parser.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    add_path_argument(parser)
     parser.add_argument(
         "--python",
         default=_DEFAULT_PYTHONS,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_xaio.cli.cache import cache_entries, clear_cache, clear_templates, human_size, settings_from_project
-from pytest_xaio.cli.inspect import one_line
+from pytest_xaio.cli.inspect import add_path_argument, one_line
 from pytest_xaio.cli.project import command_version, dist_version, project_checks, redis_url_status
 
 __all__ = ["add_parsers", "run_cache_clear", "run_doctor"]
@@ -30,7 +30,7 @@ def add_parsers(commands: Any) -> None:
         "(ok, warn or fail, with the fix); exit status 1 when a check fails. Then the PostgreSQL and "
         "Redis providers this machine offers and the plugin's cache. Nothing is created or changed.",
     )
-    doctor.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    add_path_argument(doctor)
     doctor.set_defaults(handler=run_doctor)
     cache = commands.add_parser(
         "cache", help="manage the plugin's cache (the embedded clusters)", description="Manage the plugin's cache."
@@ -45,7 +45,7 @@ def add_parsers(commands: Any) -> None:
         "databases kept across runs (xaio_reuse_db) that were cloned from them: only databases "
         "that carry the plugin's mark are dropped, and a kept database a running session holds stays.",
     )
-    clear.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    add_path_argument(clear)
     clear.add_argument(
         "--templates",
         metavar="URL",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_xaio.cli.checks import constraint_cases
-from pytest_xaio.cli.inspect import CliError, ProjectInfo, inspect_project
+from pytest_xaio.cli.inspect import CliError, ProjectInfo, add_path_argument, inspect_project
 from pytest_xaio.cli.probe import probe_app
 from pytest_xaio.cli.pyproject import find_ini_target, merge_ini
 from pytest_xaio.cli.render import render_conftest, render_constraints, render_endpoints, render_migrations
@@ -30,21 +30,16 @@ _DB_PLACEHOLDERS = (
 # Nested settings (pydantic's env_nested_delimiter): DATABASE__HOSTNAME, POSTGRES__PORT, REDIS__URL ...
 _NESTED_GROUP = re.compile(r"(DATABASE|DB|POSTGRES|PG|SQL)")
 _NESTED_LEAVES = {
-    "HOST": "{host}",
-    "HOSTNAME": "{host}",
-    "SERVER": "{host}",
-    "PORT": "{port}",
-    "USER": "{user}",
-    "USERNAME": "{user}",
-    "PASS": "{password}",
-    "PASSWORD": "{password}",
-    "DB": "{dbname}",
-    "NAME": "{dbname}",
-    "DBNAME": "{dbname}",
-    "DATABASE": "{dbname}",
-    "URL": "{url}",
-    "URI": "{url}",
-    "DSN": "{url}",
+    leaf: placeholder
+    for placeholder, leaves in (
+        ("{host}", "HOST HOSTNAME SERVER"),
+        ("{port}", "PORT"),
+        ("{user}", "USER USERNAME"),
+        ("{password}", "PASS PASSWORD"),
+        ("{dbname}", "DB NAME DBNAME DATABASE"),
+        ("{url}", "URL URI DSN"),
+    )
+    for leaf in leaves.split()
 }
 _EXPORTED = {"DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
 _SECRETISH = re.compile(r"SECRET|PASSWORD|(^|_)KEY$|(^|_)TOKEN$|CLIENT_ID$")
@@ -68,7 +63,7 @@ def add_parser(commands: Any) -> None:
         "tests/conftest.py, tests/test_endpoints.py, tests/test_migrations.py, "
         "tests/test_constraints.py and the [tool.pytest.ini_options] keys in pyproject.toml.",
     )
-    parser.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
+    add_path_argument(parser)
     parser.add_argument("--force", action="store_true", help="overwrite files and ini keys that already exist")
     parser.add_argument("--app", help="the app as module:attr or module:factory() (default: found by scanning)")
     parser.add_argument(

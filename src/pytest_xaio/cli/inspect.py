@@ -12,12 +12,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_xaio.cli.alembic_schema import call_name, read_alembic
 from pytest_xaio.cli.schema import Schema, read_sql_files
 from pytest_xaio.cli.settings_scan import find_settings
 
-__all__ = ["CliError", "Module", "ProjectInfo", "inspect_project", "one_line", "python_modules"]
+__all__ = ["CliError", "Module", "ProjectInfo", "add_path_argument", "inspect_project", "one_line", "python_modules"]
 
 _SKIP_DIRS = {
     "venv",
@@ -48,6 +49,11 @@ _EXTERNAL_HOSTS = {
 
 class CliError(Exception):
     """Bad input: the command ends with this one-line message and a non-zero exit."""
+
+
+def add_path_argument(parser: Any) -> None:
+    """The optional project-folder argument every subcommand takes, with one wording."""
+    parser.add_argument("path", nargs="?", default=".", help="the project folder (default: the current one)")
 
 
 def one_line(exc: BaseException) -> str:

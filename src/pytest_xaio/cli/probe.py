@@ -11,12 +11,68 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["probe_app"]
+__all__ = ["ChildRun", "error_line", "print_answer", "probe_app", "run_child"]
 
 _MARK = "XAIO-PROBE-RESULT:"
+
+
+@dataclass
+class ChildRun:
+    """How a child ``python -m`` process ended: its marked JSON answer, when it printed one."""
+
+    answer: dict[str, Any] | None
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(
+    module: str, argv: list[str], mark: str, cwd: Path, env: dict[str, str], timeout: float
+) -> ChildRun | None:
+    """Run ``python -m module *argv`` and read the last stdout line that starts with ``mark`` as JSON.
+
+    ``None`` when it took longer than ``timeout`` seconds. The app or the project's plugins may
+    print anything; only the marked line is the answer (:func:`print_answer` writes it).
+    """
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", module, *argv],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    answer: dict[str, Any] | None = None
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith(mark):
+            answer = json.loads(line[len(mark) :])
+            break
+    return ChildRun(answer, result.returncode, result.stdout, result.stderr)
+
+
+def print_answer(mark: str, answer: dict[str, Any]) -> None:
+    """The child's side of :func:`run_child`: the answer as one marked line, after all else printed."""
+    sys.stdout.flush()
+    print(mark + json.dumps(answer), flush=True)
+
+
+def error_line(exc: BaseException, limit: int, plain: tuple[type[BaseException], ...] = ()) -> str:
+    """An error as one line of at most ``limit`` characters, led by its type unless it is a plugin
+    error or one of ``plain`` (those already name the problem and the fix)."""
+    from pytest_xaio.cli.inspect import one_line
+    from pytest_xaio.errors import XaioConfigError
+
+    if isinstance(exc, (XaioConfigError, *plain)):
+        return one_line(exc)[:limit]
+    return f"{type(exc).__name__}: {one_line(exc)}"[:limit]
 
 
 def probe_app(
@@ -26,24 +82,13 @@ def probe_app(
     child_env = {**os.environ, **env}
     paths = [str((root / import_root).resolve()), child_env.get("PYTHONPATH", "")]
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest_xaio.cli.probe", json.dumps(spec)],
-            cwd=root,
-            env=child_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+    run = run_child("pytest_xaio.cli.probe", [json.dumps(spec)], _MARK, root, child_env, timeout)
+    if run is None:
         return {"ok": False, "error": f"importing the app took longer than {timeout:.0f} s"}
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(_MARK):
-            answer: dict[str, Any] = json.loads(line[len(_MARK) :])
-            return answer
-    tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"ok": False, "error": f"the import process ended with exit {result.returncode}: {tail}"}
+    if run.answer is not None:
+        return run.answer
+    tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"ok": False, "error": f"the import process ended with exit {run.returncode}: {tail}"}
 
 
 def _resolve(spec: str, setting: str) -> Any:
@@ -51,15 +96,6 @@ def _resolve(spec: str, setting: str) -> Any:
 
     # The plugin's own resolution, so what is confirmed here is what the plugin will load.
     return resolve_object(spec, setting=setting, rootdir=os.getcwd())
-
-
-def _one_line(exc: BaseException) -> str:
-    from pytest_xaio.cli.inspect import one_line
-    from pytest_xaio.errors import XaioConfigError
-
-    if isinstance(exc, XaioConfigError):  # already names the problem and the fix
-        return one_line(exc)[:500]
-    return f"{type(exc).__name__}: {one_line(exc)}"[:500]
 
 
 def _inspect(spec: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +106,7 @@ def _inspect(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         app = _resolve(spec["app"], "xaio_app")
     except BaseException as exc:
-        return {"ok": False, "error": _one_line(exc)}
+        return {"ok": False, "error": error_line(exc, 500)}
     if not isinstance(app, FastAPI):
         return {"ok": False, "error": f"{spec['app']} is a {type(app).__name__}, not a FastAPI app"}
     from pytest_xaio.matrix.routes import read_routes
@@ -117,9 +153,7 @@ def _validation_status(app: Any) -> int | None:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    result = _inspect(spec)
-    sys.stdout.flush()
-    print(_MARK + json.dumps(result), flush=True)
+    print_answer(_MARK, _inspect(spec))
 
 
 if __name__ == "__main__":

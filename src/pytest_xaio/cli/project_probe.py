@@ -15,15 +15,15 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib.util
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_xaio.cli.probe import error_line, print_answer, run_child
 
 __all__ = ["probe_project"]
 
@@ -34,33 +34,17 @@ def probe_project(root: Path, timeout: float = 120) -> dict[str, Any]:
     """What the child found: ``settings``, ``conftest``, ``app``, ``engines``, ``migrations`` (dicts),
     ``exit`` and ``stderr`` (pytest's own usage error, when it stopped before the plugin could read)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest_xaio.cli.project_probe"],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+    run = run_child("pytest_xaio.cli.project_probe", [], _MARK, root, env, timeout)
+    if run is None:
         return {"exit": None, "stderr": f"reading the project took longer than {timeout:.0f} s"}
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(_MARK):
-            answer: dict[str, Any] = json.loads(line[len(_MARK) :])
-            answer["stderr"] = result.stderr
-            return answer
-    return {"exit": result.returncode, "stderr": result.stderr or result.stdout}
+    if run.answer is not None:
+        run.answer["stderr"] = run.stderr
+        return run.answer
+    return {"exit": run.returncode, "stderr": run.stderr or run.stdout}
 
 
 def _message(exc: BaseException) -> str:
-    from pytest_xaio.cli.inspect import one_line
-    from pytest_xaio.errors import XaioConfigError
-
-    if isinstance(exc, (XaioConfigError, pytest.UsageError)):  # already the problem and the fix
-        return one_line(exc)[:600]
-    return f"{type(exc).__name__}: {one_line(exc)}"[:600]
+    return error_line(exc, 600, plain=(pytest.UsageError,))
 
 
 def _jsonable(value: Any) -> Any:
@@ -237,8 +221,7 @@ def main() -> None:
     except BaseException as exc:  # a crash in a plugin's early hook: still one answer
         doctor.result.setdefault("crash", _message(exc))
         code = -1
-    sys.stdout.flush()
-    print(_MARK + json.dumps({**doctor.result, "exit": int(code)}), flush=True)
+    print_answer(_MARK, {**doctor.result, "exit": int(code)})
 
 
 if __name__ == "__main__":
