@@ -4,14 +4,10 @@ work, and the app keeps one event loop whatever loop the tests run on."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
+from app_projects import APPS, copy_app
 
 from pytest_xaio.postgres.aio_db import to_numeric_dollar
-
-APPS = Path(__file__).parent / "apps"
 
 INI = """
 [pytest]
@@ -114,11 +110,7 @@ def test_one_loop(xaio_client):
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    shutil.copy(APPS / "aio_app.py", pytester.path / "aio_app.py")
-    shutil.copy(APPS / "aio_schema.sql", pytester.path / "schema.sql")
-    shutil.copy(APPS / "aio_conftest.py", pytester.path / "conftest.py")
-    pytester.makeini(INI)
-    return pytester
+    return copy_app(pytester, "aio", INI)
 
 
 @pytest.mark.parametrize("args", [(), ("-n", "2")], ids=["plain", "xdist"])

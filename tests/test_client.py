@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-
-APPS = Path(__file__).parent / "apps"
-
-INI = """
-[pytest]
-xaio_app = client_app:app
-asyncio_default_fixture_loop_scope = function
-xaio_schema_sql = schema.sql
-xaio_db_dependency = client_app:get_db
-xaio_jwt_secret_from = client_app:SECRET_KEY
-xaio_env =
-    SECRET_KEY=client-app-secret-0123456789abcdef0123456789
-"""
+from app_projects import CLIENT_INI, copy_app
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    shutil.copy(APPS / "client_app.py", pytester.path / "client_app.py")
-    shutil.copy(APPS / "client_schema.sql", pytester.path / "schema.sql")
-    shutil.copy(APPS / "client_conftest.py", pytester.path / "conftest.py")
-    pytester.makeini(INI)
-    return pytester
+    return copy_app(pytester, "client", CLIENT_INI)
 
 
 def test_app_sees_the_test_database(project: pytest.Pytester) -> None:

@@ -7,25 +7,11 @@ line is), built once and cached by tests/eco_venvs.py.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from app_projects import CLIENT_INI, SHOW_SETTINGS, TOML_VALUES, copy_app
 from eco_venvs import ROOT, cached_venv, clean_env, has_module, pins
-
-APPS = Path(__file__).parent / "apps"
-
-CLIENT_INI = """
-[pytest]
-xaio_app = client_app:app
-asyncio_default_fixture_loop_scope = function
-xaio_schema_sql = schema.sql
-xaio_db_dependency = client_app:get_db
-xaio_jwt_secret_from = client_app:SECRET_KEY
-xaio_mock_externals = true
-xaio_env =
-    SECRET_KEY=client-app-secret-0123456789abcdef0123456789
-"""
 
 ONE_LIBRARY = """
 import pytest
@@ -114,10 +100,7 @@ def test_httpx2_alone_serves_both_clients_under_w_error(
 ) -> None:
     """Both clients are httpx2's, Starlette's TestClient runs on it, the fakes and the guard hold the
     app's own httpx2 calls, and nothing warns (-W error)."""
-    shutil.copy(APPS / "client_app.py", pytester.path / "client_app.py")
-    shutil.copy(APPS / "client_schema.sql", pytester.path / "schema.sql")
-    shutil.copy(APPS / "client_conftest.py", pytester.path / "conftest.py")
-    pytester.makeini(CLIENT_INI)
+    copy_app(pytester, "client", CLIENT_INI + "xaio_mock_externals = true\n")
     pytester.makepyfile(test_one_library=ONE_LIBRARY.format(mark=mark))
     result = _run(pytester, httpx2_only_python, "-W", "error", "--xaio-postgres-url", service_postgres_url, *args)
     result.assert_outcomes(passed=4, failed=1)
@@ -131,25 +114,10 @@ def test_httpx2_alone_serves_both_clients_under_w_error(
 
 PYTEST8 = "8.3.5"  # the release .ci/run tests the pytest-8 conventions on
 
-SHOW_SETTINGS = """
-def test_show(xaio_settings):
-    assert xaio_settings.coverage.cov_threshold == 80.0
-    assert xaio_settings.matrix.validation_status == 400
-    assert xaio_settings.externals.mock_externals is True
-    assert xaio_settings.auth.jwt_lifetime == 60
-    assert xaio_settings.postgres.keep_tables == ("plans",)
-
+PYTEST_MAJOR_TEST = """
 def test_pytest_major():
     import pytest
     assert pytest.__version__ == "{version}"
-"""
-
-TOML_VALUES = """\
-xaio_cov_threshold = 80
-xaio_validation_status = 400
-xaio_mock_externals = true
-xaio_jwt_lifetime = 60
-xaio_keep_tables = ["plans"]
 """
 
 INI_VALUES = """\
@@ -179,7 +147,7 @@ def pytest8_python() -> Path:
 def test_ini_forms_on_pytest_8(pytester: pytest.Pytester, pytest8_python: Path, filename: str, text: str) -> None:
     """pytest 8 has no native [tool.pytest] table: the ini forms give the same typed settings, no warning."""
     (pytester.path / filename).write_text(text)
-    pytester.makepyfile(SHOW_SETTINGS.format(version=PYTEST8))
+    pytester.makepyfile(SHOW_SETTINGS + PYTEST_MAJOR_TEST.format(version=PYTEST8))
     _run(pytester, pytest8_python, "-W", "error").assert_outcomes(passed=2)
 
 

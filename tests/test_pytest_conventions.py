@@ -7,6 +7,7 @@ subprocess runs, as a user's command line is. `.ci/run` runs this file under pyt
 from __future__ import annotations
 
 import pytest
+from app_projects import SHOW_SETTINGS, TOML_VALUES
 
 PYTEST_MAJOR = int(pytest.__version__.split(".")[0])
 
@@ -34,23 +35,7 @@ def test_hooks_still_run_with_the_plugin_on(pytester: pytest.Pytester) -> None:
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-SHOW_SETTINGS = """
-def test_show(xaio_settings):
-    assert xaio_settings.coverage.cov_threshold == 80.0
-    assert xaio_settings.matrix.validation_status == 400
-    assert xaio_settings.externals.mock_externals is True
-    assert xaio_settings.auth.jwt_lifetime == 60
-    assert xaio_settings.postgres.keep_tables == ("plans",)
-"""
-
-TYPED_VALUES = """\
-asyncio_default_fixture_loop_scope = "function"
-xaio_cov_threshold = 80
-xaio_validation_status = 400
-xaio_mock_externals = true
-xaio_jwt_lifetime = 60
-xaio_keep_tables = ["plans"]
-"""
+TYPED_VALUES = 'asyncio_default_fixture_loop_scope = "function"\n' + TOML_VALUES
 
 
 @pytest.mark.skipif(PYTEST_MAJOR < 9, reason="the native [tool.pytest] table is new in pytest 9")
