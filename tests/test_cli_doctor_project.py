@@ -45,6 +45,17 @@ def checks(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str
     return found
 
 
+def passing_checks(project: Path) -> dict[str, tuple[str, str]]:
+    """``xaio doctor PROJECT``'s checks when it passes: exit 0, the app imports, and no engine made at
+    import points anywhere but the test database (no ``app engine`` line)."""
+    result = doctor(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = checks(result)
+    assert found["app"][0] == "ok"
+    assert "app engine" not in found
+    return found
+
+
 def sql_app(tmp_path: Path, env: list[str] | None = None, extra: str = "") -> Path:
     project = copy_project("sql_app", tmp_path)
     pyproject = project / "pyproject.toml"
@@ -96,13 +107,9 @@ def test_docker_absence_is_one_line(tmp_path: Path) -> None:
 
 
 def test_sqlmodel_app_imported_at_conftest_top_with_uuid_ossp(tmp_path: Path) -> None:
-    project = copy_project("sqlmodel_app", tmp_path)
-    result = doctor(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    found = checks(result)
-    assert found["app"][0] == "ok"
+    # POSTGRES_* from xaio_env reached the settings before the conftest import: no app engine line.
+    found = passing_checks(copy_project("sqlmodel_app", tmp_path))
     assert found["app"][1].endswith("tests/conftest.py imports it first, after the plugin's environment")
-    assert "app engine" not in found  # POSTGRES_* from xaio_env reached the settings before the conftest import
     assert re.fullmatch(r"alembic \(alembic\.ini\): 1 migrations, head \w+", found["migrations"][1])
     assert found["extensions"] == (
         "ok",
@@ -136,13 +143,8 @@ def test_on_the_url_provider_it_asks_the_server_and_creates_nothing(tmp_path: Pa
 
 
 def test_async_app_with_its_own_n_auto_and_pgcrypto(tmp_path: Path) -> None:
-    project = copy_project("async_app", tmp_path)
-    result = doctor(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    found = checks(result)
-    assert found["app"][0] == "ok"
+    found = passing_checks(copy_project("async_app", tmp_path))  # DATABASE__* reached the nested settings
     assert found["app"][1].startswith("app.main:app imports with the test environment")
-    assert "app engine" not in found  # DATABASE__* reached the nested settings
     assert found["extensions"] == (
         "ok",
         "pgcrypto available on the embedded server (pgcrypto: the plugin's SQL stand-ins)",
