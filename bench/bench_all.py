@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -54,6 +53,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
+from _common import pytest_session, write_block  # noqa: E402
 from bench_isolation import SCHEMA, _suite  # noqa: E402
 
 PARTS = ("isolation", "start", "import", "plain", "plain_script", "xdist", "matrix")
@@ -133,21 +133,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _pytest(cwd: Path, args: list[str], env: dict[str, str], expect: str = "passed") -> tuple[float, float]:
     """Run pytest; return (wall seconds, CPU seconds of the child and its children)."""
-    before = os.times()
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    after = os.times()
-    if proc.returncode != 0 or expect not in proc.stdout:
-        raise SystemExit(f"pytest {' '.join(args)} failed in {cwd}:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
-    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    run = pytest_session(cwd, args, env)
+    if run.returncode != 0 or expect not in run.stdout:
+        raise SystemExit(f"pytest {' '.join(args)} failed in {cwd}:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
+    return run.wall_s, run.cpu_s
 
 
 def _first_test_delay(cwd: Path, test: str, env: dict[str, str], args: list[str] | None = None) -> float:
@@ -677,11 +666,7 @@ def main() -> None:
     text = report(found, opts, (load_start, _load()))
     print("\n" + text)
     if opts.write:
-        old = opts.write.read_text()
-        block = f"<!-- bench:all -->\n{text}<!-- /bench:all -->"
-        new = re.sub(r"<!-- bench:all -->.*?<!-- /bench:all -->", lambda _: block, old, flags=re.S)
-        opts.write.write_text(new if new != old else old + "\n" + block + "\n")
-        print(f"wrote {opts.write}")
+        write_block(opts.write, "all", text.removesuffix("\n"))
 
 
 if __name__ == "__main__":

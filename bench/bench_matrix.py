@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "apps"
 sys.path.insert(0, str(APPS))
+from _common import pytest_session  # noqa: E402
 from matrix_authz import SCHEMA  # noqa: E402
 
 sys.path.remove(str(APPS))
@@ -261,28 +261,8 @@ def bench_run(buggy: bool, schemathesis_first: bool = False) -> dict[str, Any]:
             "BENCH_CPU_FILE": str(folder / "cpu.json"),
             "PYTHONPATH": str(folder),
         }
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-p",
-                "bench_cpu",
-                f"--junitxml={junit}",
-                "-o",
-                "junit_family=xunit2",
-            ],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        session_s = time.perf_counter() - start
+        proc = pytest_session(folder, ["-p", "bench_cpu", f"--junitxml={junit}", "-o", "junit_family=xunit2"], env)
+        session_s = proc.wall_s
         if not junit.exists():
             raise SystemExit(f"the bench session did not run:\n{proc.stdout}\n{proc.stderr}")
         tools: dict[str, dict[str, Any]] = {
