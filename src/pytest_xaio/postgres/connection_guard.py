@@ -224,5 +224,5 @@ def _called_by_plugin() -> bool:
         if module == _SELF or top in _LIBRARIES:
             frame = frame.f_back
             continue
-        return top == "pytest_xaio" and module not in ("pytest_xaio.app", "pytest_xaio.client")
+        return top == "pytest_xaio" and module not in ("pytest_xaio.app", "pytest_xaio.app_db", "pytest_xaio.client")
     return False
