@@ -5,14 +5,13 @@ app, tests/projects/*, and broken copies of them made in tmp_path."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
-from projects import EXAMPLES, copy_project, xaio
+from projects import EXAMPLES, copy_project, copy_tree, xaio
 
 #: sql_app's settings, as a developer would write them (the app reads SQLALCHEMY_DATABASE_URI and JWT_SECRET).
 SQL_APP_INI = """
@@ -66,7 +65,7 @@ def sql_app(tmp_path: Path, env: list[str] | None = None, extra: str = "") -> Pa
 
 def test_the_example_app_is_all_ok(tmp_path: Path) -> None:
     project = tmp_path / "saas_app"
-    shutil.copytree(EXAMPLES / "saas_app", project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    copy_tree(EXAMPLES / "saas_app", project)
     result = doctor(project)
     assert result.returncode == 0, result.stdout + result.stderr
     found = checks(result)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import tomlkit
-from projects import EXAMPLES, copy_project, ruff, run_generated_tests, xaio
+from projects import EXAMPLES, copy_project, copy_tree, ruff, run_generated_tests, xaio
 
 
 def _ini(project: Path) -> dict[str, Any]:
@@ -301,7 +301,7 @@ def test_pytest_passes_right_after_init_on_the_examples_app(tmp_path: Path) -> N
     if not (source / "saas_app" / "main.py").is_file():
         pytest.skip("examples/saas_app (with saas_app/main.py) is not in this checkout yet")
     project = tmp_path / "saas_app"
-    shutil.copytree(source, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    copy_tree(source, project)
     before = {p.name: p.read_text() for p in (project / "tests").glob("*.py")}
     ini_before = _ini(project)
     result = xaio("init", str(project))
@@ -322,7 +322,7 @@ def test_init_reads_the_examples_app_settings(tmp_path: Path) -> None:
     if not (source / "saas_app" / "main.py").is_file():
         pytest.skip("examples/saas_app (with saas_app/main.py) is not in this checkout yet")
     project = tmp_path / "saas_app"
-    shutil.copytree(source, project, ignore=shutil.ignore_patterns("__pycache__", "tests", ".pytest_cache"))
+    copy_tree(source, project, "tests")
     pyproject = project / "pyproject.toml"
     original = _ini(project)
     pyproject.write_text("\n".join(_strip_xaio_keys(pyproject.read_text())) + "\n")

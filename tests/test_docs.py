@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from projects import copy_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -57,7 +57,7 @@ def test_every_test_block_passes_on_the_example_app(pytester: pytest.Pytester) -
     runnable = [(name, line, code) for name, line, code, ok in blocks() if ok]
     assert len(runnable) >= 20, "most doc blocks run on the example app"
     project = pytester.path / "saas_app_copy"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    copy_tree(EXAMPLE, project)
     expected = 0
     for name, line, code in runnable:
         module = project / "tests" / f"test_doc_{Path(name).stem}_{line}.py"

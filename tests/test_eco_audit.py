@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from projects import copy_tree
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "saas_app"
 
@@ -59,7 +59,7 @@ EXAMPLE_CLIENT_TESTS = ["tests/test_health.py", "tests/test_auth.py", "tests/tes
 
 def test_example_client_tests_warn_nothing(tmp_path: Path, service_postgres_url: str) -> None:
     project = tmp_path / "saas_app"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".coverage"))
+    copy_tree(EXAMPLE, project)
     done = subprocess.run(
         [
             sys.executable,

@@ -31,10 +31,19 @@ def xaio(
     )
 
 
-def copy_project(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(PROJECTS / name, target, ignore=shutil.ignore_patterns("__pycache__"))
+# What an earlier run leaves in a project folder (the example's addopts measure coverage); copies of a
+# project for a test leave it out, so a test sees the project as a fresh checkout has it.
+RUN_LEFTOVERS = ("__pycache__", ".pytest_cache", ".coverage", ".coverage.*", ".hypothesis")
+
+
+def copy_tree(source: Path, target: Path, *also_ignore: str) -> Path:
+    """Copy a project folder without the leftovers of earlier runs (and any ``also_ignore`` patterns)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*RUN_LEFTOVERS, *also_ignore))
     return target
+
+
+def copy_project(name: str, tmp_path: Path) -> Path:
+    return copy_tree(PROJECTS / name, tmp_path / name)
 
 
 def ruff() -> str:
