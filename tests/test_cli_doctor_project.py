@@ -286,12 +286,9 @@ def test_settings_from_the_file_pytest_reads(tmp_path: Path, name: str, section:
         f"[{section}]\npythonpath = .\nxaio_app = sqlapp.main:app\nxaio_migrations = db/migrations\n"
         "xaio_env =\n    SQLALCHEMY_DATABASE_URI={url}\n    JWT_SECRET=test-secret-0123456789abcdef\n"
     )
-    result = doctor(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    found = checks(result)
+    found = passing_checks(project)
     assert found["settings"][0] == "ok"
     assert found["settings"][1].startswith(f"{name} (rootdir {project}): 3 xaio settings")
-    assert found["app"][0] == "ok"
 
 
 def test_a_configuration_pytest_cannot_read(tmp_path: Path) -> None:

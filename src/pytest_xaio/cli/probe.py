@@ -2,7 +2,8 @@
 
 Run as ``python -m pytest_xaio.cli.probe '<json>'`` by :func:`probe_app`. Importing an app can
 connect to servers, start threads or print; a child process keeps all of that out of ``xaio``
-itself, and a timeout bounds it.
+itself, and a timeout bounds it. :func:`run_child`, :func:`print_answer` and :func:`error_line`
+are the two sides of such a child run, shared with ``xaio doctor``'s (:mod:`pytest_xaio.cli.project_probe`).
 """
 
 from __future__ import annotations
