@@ -6,6 +6,7 @@ The apps under tests/apps/ come as three files, ``<name>_app.py``, ``<name>_sche
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -51,3 +52,14 @@ def copy_app(pytester: pytest.Pytester, name: str, ini: str) -> pytest.Pytester:
     shutil.copy(APPS / f"{name}_conftest.py", pytester.path / "conftest.py")
     pytester.makeini(ini)
     return pytester
+
+
+def outcomes_by_id(result: pytest.RunResult) -> dict[str, str]:
+    """The outcome (PASSED, FAILED, SKIPPED, ERROR) of each matrix case of a ``-v`` run, by its id:
+    the ``test_endpoints`` items of the project's test_endpoints.py."""
+    found: dict[str, str] = {}
+    for line in result.outlines:
+        match = re.match(r"test_endpoints\.py::test_endpoints\[(.*)\] (PASSED|FAILED|SKIPPED|ERROR)", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found

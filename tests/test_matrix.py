@@ -3,12 +3,12 @@ real PostgreSQL, asserting the generated ids and each case's outcome."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from app_projects import outcomes_by_id
 
 pytest.importorskip("fastapi")
 
@@ -57,15 +57,6 @@ def make_project(
 def collected_ids(result: pytest.RunResult) -> list[str]:
     prefix = "test_endpoints.py::test_endpoints["
     return [line[len(prefix) : -1] for line in result.outlines if line.startswith(prefix)]
-
-
-def outcomes_by_id(result: pytest.RunResult) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in result.outlines:
-        match = re.match(r"test_endpoints\.py::test_endpoints\[(.*)\] (PASSED|FAILED|SKIPPED|ERROR)", line)
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
 
 
 def test_collect_only_lists_every_case_of_every_route(pytester: pytest.Pytester) -> None:

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from app_projects import outcomes_by_id
 
 pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
@@ -52,15 +53,6 @@ def make_project(pytester: pytest.Pytester, app: str = "app", options: str = "")
         "filterwarnings = ignore::DeprecationWarning\n"
     )
     pytester.makepyfile(test_endpoints=MATRIX_TEST.format(options=options))
-
-
-def outcomes_by_id(result: pytest.RunResult) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in result.outlines:
-        match = re.match(r"test_endpoints\.py::test_endpoints\[(.*)\] (PASSED|FAILED|SKIPPED|ERROR)", line)
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
 
 
 def test_enum_params_uploads_and_mounted_apps_run_and_the_rest_is_named(pytester: pytest.Pytester) -> None:

@@ -4,11 +4,11 @@ the credentials fixtures, and the report saying why such routes get no authoriza
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
+from app_projects import outcomes_by_id
 
 pytest.importorskip("fastapi")
 
@@ -52,15 +52,6 @@ def test_endpoints(case):
     case.validate(case.call())
 """
     )
-
-
-def outcomes_by_id(result: pytest.RunResult) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in result.outlines:
-        match = re.match(r"test_endpoints\.py::test_endpoints\[(.*)\] (PASSED|FAILED|SKIPPED|ERROR)", line)
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
 
 
 def test_a_correct_app_passes_and_the_report_says_why_there_is_no_authz_case(pytester: pytest.Pytester) -> None:
