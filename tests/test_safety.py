@@ -379,3 +379,52 @@ def test_matrix_requests_go_to_the_app_the_marker_names(pytester: pytest.Pyteste
             "*case missing-resource: expected status 404, got 200*",
         ]
     )
+
+
+def test_a_killed_runs_create_database_still_running_is_waited_for_and_removed(
+    service_postgres_url: str, tmp_path: Path
+) -> None:
+    """kill -9 ends the client, not its CREATE DATABASE: the server goes on with it, and the scratch
+    database appears after the next run's cleanup listed the names. The cleanup waits for it."""
+    import threading
+
+    from pytest_xaio.postgres import PostgresServer
+    from pytest_xaio.postgres.databases import DatabaseOwner
+
+    tag = uuid.uuid4().hex[:6]
+    source, scratch = f"racesrc_{tag}", f"xaio_new_{machine_tag()}_p{_dead_pid()}_{tag}cc"
+    with psycopg.connect(service_postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{source}"')
+    holder = psycopg.connect(service_postgres_url)  # holds a lock that CREATE DATABASE ... TEMPLATE waits for
+    holder.execute(f"COMMENT ON DATABASE \"{source}\" IS 'held'")
+    creating = threading.Thread(
+        target=lambda: psycopg.connect(service_postgres_url, autocommit=True).execute(
+            f'CREATE DATABASE "{scratch}" TEMPLATE "{source}"'
+        )
+    )
+    creating.start()
+    release = threading.Timer(1.5, holder.rollback)  # the stalled statement goes on 1.5 s later
+    release.start()
+    try:
+        with psycopg.connect(service_postgres_url, autocommit=True) as admin:
+            for _ in range(100):  # the CREATE DATABASE is waiting on the server
+                if admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE position(%s in query) > 0", (scratch,)
+                ).fetchone():
+                    break
+                threading.Event().wait(0.02)
+        server = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "url")
+        owner = DatabaseOwner(server, f"race{tag}", "t", location=str(tmp_path))
+        owner.drop_stale()
+        owner.close()
+        creating.join(timeout=30)
+        with psycopg.connect(service_postgres_url, autocommit=True) as admin:
+            left = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (scratch,)).fetchone()
+        assert left is None, f"{scratch} appeared after the cleanup and stayed"
+    finally:
+        release.join()
+        holder.close()
+        creating.join(timeout=30)
+        with psycopg.connect(service_postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+            admin.execute(f'DROP DATABASE IF EXISTS "{source}"')

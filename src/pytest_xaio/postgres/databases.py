@@ -19,6 +19,7 @@ import json
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ MARK = "pytest-xaio:"
 SCRATCH_PREFIX = "xaio_new_"
 _MAX_NAME = 63  # NAMEDATALEN - 1
 _SCRATCH = re.compile(r"^xaio_new_([0-9a-f]{8})_p(\d+)_[0-9a-f]+$")
+_SCRATCH_IN_TEXT = re.compile(r"xaio_new_[0-9a-f]{8}_p\d+_[0-9a-f]+")
 
 
 def machine_tag() -> str:
@@ -202,6 +204,8 @@ class DatabaseOwner:
         """Drop what crashed runs on this machine left behind: marked (or a scratch database of this
         machine), not a finished template, owner process dead."""
         host = socket.gethostname()
+        if self._wait_for_dead_creators():
+            self._listing = None  # a scratch database appeared while waiting: list again
         stale: list[str] = []
         for name, mark in self.marked_databases(cached=True).items():
             if (mark.get("kind") == "template" and mark.get("complete")) or mark.get("host") != host:
@@ -218,6 +222,30 @@ class DatabaseOwner:
                 self.drop(name)
             except Exception:
                 pass
+
+    def _wait_for_dead_creators(self, timeout: float = 10.0) -> bool:
+        """Wait for the CREATE DATABASE of a killed run to end before the cleanup lists names.
+
+        The server goes on with a statement whose client was killed (it notices the lost client
+        only when it next talks to it), so a killed run's scratch database can appear after the next
+        run's cleanup listed the names, and stay. Only statements naming this machine's scratch
+        names with a dead creator are waited for; after ``timeout`` the cleanup goes on (a later run
+        removes what appears after it). True when there was something to wait for.
+        """
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            rows = self._execute(
+                "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND position(%s in query) > 0",
+                (SCRATCH_PREFIX,),
+            )
+            names = {found for (query,) in rows for found in _SCRATCH_IN_TEXT.findall(str(query or ""))}
+            if not any(self._own_scratch(name) and name not in self._created for name in names):
+                return waited
+            if time.monotonic() > deadline:
+                return True
+            waited = True
+            time.sleep(0.05)
 
     def _own_scratch(self, name: str) -> bool:
         """A scratch name of this machine whose creating process is dead (killed before marking)."""
