@@ -291,16 +291,22 @@ def _wait_for(path: Path, proc: subprocess.Popen[str], what: str) -> None:
         time.sleep(0.1)
 
 
-def test_silent_server_used_by_a_live_session_is_left_alone(tmp_path: Path, embedded_cache: Path) -> None:
-    """A server that does not answer at all (stopped with SIGSTOP here) while another live session is
-    registered on it: the new session says so and stops; it never signals the server."""
+def _cluster_and_holder(tmp_path: Path, embedded_cache: Path) -> tuple[tuple[str, ...], Path, Path]:
+    """A warmed-up embedded cluster (initdb once) and a project whose test holds a session on it:
+    the run arguments, the cluster's postmaster.pid and the holder project's folder."""
     args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={embedded_cache}")
     assert _run(_project(tmp_path, "warmup"), *args).returncode == 0  # initdb once
-    pid_file = _cluster_dir(embedded_cache) / "data" / "postmaster.pid"
     holder = tmp_path / "holder"
     holder.mkdir()
     (holder / "tox.ini").write_text("[pytest]\n")
     (holder / "test_hold.py").write_text(HOLDER_TEST)
+    return args, _cluster_dir(embedded_cache) / "data" / "postmaster.pid", holder
+
+
+def test_silent_server_used_by_a_live_session_is_left_alone(tmp_path: Path, embedded_cache: Path) -> None:
+    """A server that does not answer at all (stopped with SIGSTOP here) while another live session is
+    registered on it: the new session says so and stops; it never signals the server."""
+    args, pid_file, holder = _cluster_and_holder(tmp_path, embedded_cache)
     session_a = subprocess.Popen(_pytest(holder, *args), cwd=holder, env=_env(), stdout=subprocess.PIPE, text=True)
     try:
         _wait_for(holder / "inside", session_a, "session A")
@@ -381,13 +387,7 @@ def test_hung_server_that_no_live_session_uses_is_replaced(tmp_path: Path, embed
     """The other side of the rule above: a run was killed while its server hung (SIGSTOP), so no live
     session is registered on a server that does not answer. The next session stops it and starts a
     new one on the same data directory, and its tests pass."""
-    args = ("--xaio-postgres=embedded", f"--xaio-cache-dir={embedded_cache}")
-    assert _run(_project(tmp_path, "warmup"), *args).returncode == 0  # initdb once
-    pid_file = _cluster_dir(embedded_cache) / "data" / "postmaster.pid"
-    holder = tmp_path / "holder"
-    holder.mkdir()
-    (holder / "tox.ini").write_text("[pytest]\n")
-    (holder / "test_hold.py").write_text(HOLDER_TEST)
+    args, pid_file, holder = _cluster_and_holder(tmp_path, embedded_cache)
     session_a = subprocess.Popen(
         _pytest(holder, *args), cwd=holder, env=_env(), stdout=subprocess.PIPE, text=True, start_new_session=True
     )

@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -397,11 +398,12 @@ def test_a_killed_runs_create_database_still_running_is_waited_for_and_removed(
         admin.execute(f'CREATE DATABASE "{source}"')
     holder = psycopg.connect(service_postgres_url)  # holds a lock that CREATE DATABASE ... TEMPLATE waits for
     holder.execute(f"COMMENT ON DATABASE \"{source}\" IS 'held'")
-    creating = threading.Thread(
-        target=lambda: psycopg.connect(service_postgres_url, autocommit=True).execute(
-            f'CREATE DATABASE "{scratch}" TEMPLATE "{source}"'
-        )
-    )
+
+    def create_scratch() -> None:  # what the killed run had sent: it stalls on the held lock
+        with psycopg.connect(service_postgres_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{source}"')
+
+    creating = threading.Thread(target=create_scratch)
     creating.start()
     release = threading.Timer(1.5, holder.rollback)  # the stalled statement goes on 1.5 s later
     release.start()
@@ -412,7 +414,7 @@ def test_a_killed_runs_create_database_still_running_is_waited_for_and_removed(
                     "SELECT 1 FROM pg_stat_activity WHERE position(%s in query) > 0", (scratch,)
                 ).fetchone():
                     break
-                threading.Event().wait(0.02)
+                time.sleep(0.02)
         server = PostgresServer("127.0.0.1", 5432, "postgres", None, "?", "url")
         owner = DatabaseOwner(server, f"race{tag}", "t", location=str(tmp_path))
         owner.drop_stale()
