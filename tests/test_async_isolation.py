@@ -69,8 +69,13 @@ def test_xaio_db_rollback_and_commit(xaio_db):
     with pytest.raises(IsolationError, match="commit"):
         xaio_db.commit()
 
+def test_a_script_first_stays_in_the_transaction(xaio_db):
+    # the driver runs a script itself: it must still run inside the test's transaction
+    xaio_db.execute("INSERT INTO items (owner, name) VALUES ('t', 'p'); INSERT INTO items (owner, name) VALUES ('t', 'q')")
+
 def test_users_are_gone_too(xaio_db):
     assert xaio_db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    assert xaio_db.execute("SELECT count(*) FROM items").fetchone() == (0,)   # the scripts' rows too
 
 @pytest.mark.endpoint_matrix
 def test_matrix(case):

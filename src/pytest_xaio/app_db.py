@@ -62,9 +62,9 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
             overrides.pop(dependency, None)
         else:
             overrides[dependency] = previous
-        dispose = getattr(replacement, "xaio_dispose", None)
-        if dispose is not None:
-            database.async_loop.call(dispose)
+        close = getattr(replacement, "xaio_close", None)
+        if close is not None:
+            close()
 
 
 def _session_override(request: pytest.FixtureRequest, dependency: Any, database: Any) -> Any:

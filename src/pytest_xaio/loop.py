@@ -48,6 +48,10 @@ class AppLoop:
         """Run ``await func(*args)`` on the app's loop and wait for it (from a thread that is not the loop's)."""
         return self.portal.call(func, *args)
 
+    def submit(self, func: Callable[..., Awaitable[_T]], *args: Any) -> Future[_T]:
+        """Start ``await func(*args)`` on the app's loop without waiting; its future."""
+        return self.portal.start_task_soon(func, *args)
+
     async def acall(self, func: Callable[..., Awaitable[_T]], *args: Any) -> _T:
         """The same from async code running on another loop (pytest-asyncio's, anyio's): awaits the answer."""
         if self.in_loop_thread:

@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -252,7 +253,14 @@ def find_async_session_dependency(app: Any) -> Any:
 
 
 class AsyncWorkerConnection:
-    """The worker's async connection on the app loop; each test runs in one transaction on it."""
+    """The worker's async connection on the app loop; each test runs in one transaction on it.
+
+    The transaction is begun lazily: the drivers send ``BEGIN`` with the first statement, so a test
+    that touches nothing costs no round trip. The rollback after a test is handed to the app loop
+    without waiting for it (the next test, a test on another isolation and the session's end wait
+    for it first), and the next test's transaction is begun there too, so the main thread crosses
+    over to the loop thread neither when a test starts nor when it ends.
+    """
 
     def __init__(self, loop: AppLoop, url: str) -> None:
         self.loop = loop
@@ -260,6 +268,13 @@ class AsyncWorkerConnection:
         self._engine: Any = None
         self.connection: Any = None
         self._transaction: Any = None
+        self._pending: Future[None] | None = None
+
+    def _ready(self) -> bool:
+        connection, transaction = self.connection, self._transaction
+        if connection is None or connection.closed or connection.invalidated:
+            return False
+        return transaction is not None and transaction.is_active
 
     async def _begin(self) -> None:
         if self.connection is None or self.connection.closed or self.connection.invalidated:
@@ -270,9 +285,6 @@ class AsyncWorkerConnection:
                 self._engine = create_async_engine(self.url, poolclass=NullPool)
             self.connection = await self._engine.connect()
         self._transaction = await self.connection.begin()
-        # Sent now, so the transaction is open on the server (asyncpg's adapter starts it lazily)
-        # and xaio_db.rollback() has a point to return to.
-        await self.connection.exec_driver_sql("SAVEPOINT xaio_test")
 
     async def _end(self) -> None:
         transaction, self._transaction = self._transaction, None
@@ -281,6 +293,21 @@ class AsyncWorkerConnection:
                 await transaction.rollback()
             except Exception:
                 await self._drop_connection()  # a broken connection: the next test opens a new one
+
+    async def _end_and_begin(self) -> None:
+        """After a test: roll its transaction back and begin the next one (no round trip), unless
+        the connection broke; then the next test connects again, and says so if it cannot."""
+        await self._end()
+        if self.connection is not None:
+            try:
+                await self._begin()
+            except Exception:
+                self._transaction = None
+
+    async def _restart(self) -> None:
+        """``xaio_db.rollback()``: back to the start of the test, in a new transaction."""
+        await self._end()
+        await self._begin()
 
     async def _drop_connection(self) -> None:
         connection, self.connection = self.connection, None
@@ -299,15 +326,27 @@ class AsyncWorkerConnection:
             await self._engine.dispose()
             self._engine = None
 
+    def settle(self) -> None:
+        """Wait for the last test's rollback (it is run without waiting for it)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # _end_and_begin handles its errors: this only waits
+
+    def restart(self) -> None:
+        self.loop.call(self._restart)
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        self.loop.call(self._begin)
+        self.settle()
+        if not self._ready():
+            self.loop.call(self._begin)
         try:
             yield self.connection
         finally:
-            self.loop.call(self._end)
+            self._pending = self.loop.submit(self._end_and_begin)
 
     def close(self) -> None:
+        self.settle()
         self.loop.call(self._close)
 
 
@@ -337,6 +376,9 @@ def async_test_database(
 
     loop = app_loop(request.config)
     if isolation != "transaction":
+        earlier = _aio_session(request.config).connections.get(workers.worker_db.name)
+        if earlier is not None:  # the last transaction test's rollback, before truncating its tables
+            earlier.settle()
         with workers.test_database(isolation) as db:
             db.async_bind = None
             db.async_loop = loop
@@ -347,7 +389,7 @@ def async_test_database(
 
     worker = worker_connection(request, workers, spec)
     with worker.transaction() as connection:
-        facade = AsyncBackedConnection(loop, connection, spec.drivername)
+        facade = AsyncBackedConnection(loop, connection, spec.drivername, worker.restart)
         db = TestDatabase(workers, "transaction", workers.worker_db, facade)  # type: ignore[arg-type]
         db.async_bind = connection
         db.async_loop = loop
@@ -389,5 +431,9 @@ def session_dependency(database: TestDatabase, spec: AsyncSessionSpec) -> Callab
         for engine in engines:
             await engine.dispose()
 
-    _dependency.xaio_dispose = _dispose  # type: ignore[attr-defined]
+    def _close() -> None:  # after the test; crosses to the app loop only when an engine was made
+        if engines:
+            database.async_loop.call(_dispose)
+
+    _dependency.xaio_close = _close  # type: ignore[attr-defined]
     return _dependency

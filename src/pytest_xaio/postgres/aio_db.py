@@ -11,7 +11,7 @@ loop only waits while the app loop works).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -133,9 +133,10 @@ class AsyncBackedConnection:
     Errors are the driver's, wrapped by SQLAlchemy (``sqlalchemy.exc.IntegrityError`` ...).
     """
 
-    def __init__(self, loop: AppLoop, connection: Any, drivername: str) -> None:
+    def __init__(self, loop: AppLoop, connection: Any, drivername: str, restart: Callable[[], None]) -> None:
         self._loop = loop
         self._connection = connection
+        self._restart = restart
         self._numeric = "asyncpg" in drivername
         self.closed = False
         self.broken = False
@@ -156,16 +157,21 @@ class AsyncBackedConnection:
         )
 
     def rollback(self) -> None:
-        self._run("ROLLBACK TO SAVEPOINT xaio_test", None)
+        """Back to the start of the test: its transaction rolled back, a new one begun."""
+        self._check_open()
+        self._restart()
 
     def close(self) -> None:
         self.closed = True
 
-    def _run(self, query: str, params: Any) -> tuple[list[tuple[Any, ...]] | None, list[str], int]:
+    def _check_open(self) -> None:
         if self.closed:
             import psycopg
 
             raise psycopg.OperationalError("xaio_db is closed: the test it belonged to has ended")
+
+    def _run(self, query: str, params: Any) -> tuple[list[tuple[Any, ...]] | None, list[str], int]:
+        self._check_open()
         return self._loop.call(self._arun, query, params)
 
     async def _arun(self, query: str, params: Any) -> tuple[list[tuple[Any, ...]] | None, list[str], int]:
@@ -175,6 +181,9 @@ class AsyncBackedConnection:
 
             statements = [text for _, text in split_statements(query)]
             if len(statements) > 1:  # a script: psycopg runs it whole; prepared statements take one each
+                # The driver's own execute skips SQLAlchemy, which begins the test's transaction on
+                # the first statement: send one through SQLAlchemy first, or the script autocommits.
+                await connection.exec_driver_sql("SELECT 1")
                 raw = await connection.get_raw_connection()
                 driver = raw.driver_connection
                 if self._numeric:
