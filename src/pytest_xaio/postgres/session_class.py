@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,8 +111,25 @@ def _yielded_type(dependency: Any) -> type | None:
     return None
 
 
+# What detect_session found, per dependency (held weakly: gone with the app's module) and per
+# (named, rootdir): the overrides of every test of a session ask the same question.
+_Found = dict[tuple[str | None, str | None], "SessionSpec"]
+_detected: weakref.WeakKeyDictionary[Any, _Found] = weakref.WeakKeyDictionary()
+
+
 def detect_session(dependency: Any, named: str | None = None, rootdir: str | None = None) -> SessionSpec:
     """The :class:`SessionSpec` for the app's dependency (see the module docstring for the order)."""
+    try:
+        per_dependency = _detected.setdefault(dependency, {})
+    except TypeError:  # a dependency that takes no weak reference: read it each time
+        return _detect_session(dependency, named, rootdir)
+    key = (named, rootdir)
+    if key not in per_dependency:
+        per_dependency[key] = _detect_session(dependency, named, rootdir)
+    return per_dependency[key]
+
+
+def _detect_session(dependency: Any, named: str | None, rootdir: str | None) -> SessionSpec:
     is_async = _is_async_dependency(dependency)
     base = _session_base(is_async)
     makers = _makers()
