@@ -2,12 +2,12 @@
 engine), against ``truncate`` and against the same suite with no database, in one run.
 
 Each suite runs in a pytest subprocess on one async FastAPI app, once with 100 tests and once with
-200. The database suites POST a row through the app (its session commits) and count rows through
+300. The database suites POST a row through the app (its session commits) and count rows through
 ``xaio_db``; the baseline suite sends the same number of requests to a route that touches no
 database, with no database configured. Two figures per suite:
 
-- *per test*: the slope between the 100- and the 200-test suite, minus the baseline's slope, divided
-  by 100: what each further test costs (its transaction, the insert, the rollback), without the
+- *per test*: the slope between the 100- and the 300-test suite, minus the baseline's slope, divided
+  by 200: what each further test costs (its transaction, the insert, the rollback), without the
   one-time setup;
 - *100-test run over baseline*: (wall time of the 100-test suite − baseline's) / 100, which also holds
   the one-time setup (starting or reaching the server, the template, cloning the worker database).
@@ -66,7 +66,7 @@ async def create(item: ItemIn, session: Annotated[AsyncSession, Depends(get_sess
     return {"count": (await session.execute(text("SELECT count(*) FROM items"))).scalar_one()}
 """
 SCHEMA = "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL UNIQUE);\n"
-N_LONG = 2 * N_TESTS
+N_LONG = 3 * N_TESTS  # the slope over 200 more tests: twice the signal of 100 more, the same noise
 BARE = """
 import pytest
 
@@ -128,7 +128,7 @@ def render(labels: list[str], wall: dict[tuple[str, int], float], repeat: int, u
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--write", type=Path, help="markdown file whose results block is replaced")
     opts = parser.parse_args()
 
