@@ -119,6 +119,10 @@ def matrix_cases(config: pytest.Config, options: MatrixMarker) -> list[CaseSpec]
     )
     if not specs:
         _no_cases(config, options, routes, notes)
+    # What running the cases imports, imported now with the rest of the matrix, not in the first case.
+    import pytest_xaio.matrix.clients
+    import pytest_xaio.matrix.runner  # noqa: F401
+
     return specs
 
 
