@@ -1,3 +1,4 @@
+import asyncio
 import uuid
 
 import pytest
@@ -26,14 +27,18 @@ def test_nothing_left_from_the_last_test(xaio_client, xaio_db):
 
 
 def test_the_override_yields_a_sqlmodel_session(xaio_client, xaio_app):
-    override = xaio_app.dependency_overrides[get_db]
-    gen = override()
-    session = next(gen)
-    try:
-        assert isinstance(session, Session)
-        assert session.exec(select(Item)).all() == []
-    finally:
-        gen.close()
+    override = xaio_app.dependency_overrides[get_db]  # an async generator: FastAPI runs it on its loop
+
+    async def first_session() -> None:
+        gen = override()
+        session = await gen.__anext__()
+        try:
+            assert isinstance(session, Session)
+            assert session.exec(select(Item)).all() == []
+        finally:
+            await gen.aclose()
+
+    asyncio.run(first_session())
 
 
 def test_me_is_the_hook_user(xaio_client, xaio_user):
