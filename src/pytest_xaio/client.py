@@ -105,6 +105,14 @@ def xaio_user(request: pytest.FixtureRequest, xaio_user_factory: UserFactory) ->
             assert xaio_client.get("/api/me").json()["plan"] == xaio_user.plan
     """
     attrs = getattr(request, "param", None) or {}
+    if not attrs:
+        from pytest_xaio.postgres.factories import held_rows_key
+
+        if held_rows_key in request.node.stash:
+            # A run of endpoint-matrix cases shares one user row, made before each case's savepoint.
+            held = getattr(request.getfixturevalue("xaio_database"), "held", None)
+            if held is not None:
+                return cast(User, held)
     with exit_on_config_error():
         return xaio_user_factory(**dict(attrs))
 

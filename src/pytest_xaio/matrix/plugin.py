@@ -7,6 +7,7 @@ Nothing heavy is imported at module level: the app and FastAPI are only touched 
 from __future__ import annotations
 
 import re
+import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
@@ -28,6 +29,8 @@ __all__ = [
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_pyfunc_call",
+    "pytest_runtest_setup",
+    "pytest_runtest_teardown",
 ]
 
 # The routes read from each app this session (by the marker's app= spec; None is xaio_app), with
@@ -192,6 +195,65 @@ def case(request: pytest.FixtureRequest) -> Case:
     entry = {"id": spec.id, "route": spec.route.key, "name": spec.name, "not_covered": list(spec.notes)}
     request.node.user_properties.append((PROPERTY, entry))
     return Case(spec, request)
+
+
+# --- one xaio_user row for a run of consecutive cases ----------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture: an autouse fixture of the project may open the database first.
+    if isinstance(item, pytest.Function) and "case" in item.fixturenames and _group(item) is not None:
+        _share_user(item)
+
+
+def _share_user(node: pytest.Item) -> None:
+    """The consecutive cases of one matrix test share one ``xaio_user`` row: made once by
+    ``pytest_xaio_create_user`` before the first case's savepoint, each case rolled back to just after
+    it (postgres/isolation.py, ``HeldRows``; transaction isolation only, elsewhere each case makes its
+    own). The row is the same as the one each case made before; what a case writes, to it or to any
+    other row, is gone before the next case."""
+    if not node.ihook.pytest_xaio_create_user.get_hookimpls():
+        return  # no hook, no row: xaio_user is a plain object
+    from pytest_xaio.postgres.factories import held_rows_key
+    from pytest_xaio.postgres.isolation import HeldRows
+
+    node.stash[held_rows_key] = HeldRows(str(_group(node)), lambda connection: _make_user(node, connection))
+
+
+def _make_user(node: pytest.Item, connection: Any) -> Any:
+    """What ``xaio_user`` (no attributes) is: the project's hook's user, as ``xaio_user_factory`` makes it."""
+    from pytest_xaio.auth import default_user
+    from pytest_xaio.errors import exit_on_config_error
+
+    with exit_on_config_error():
+        user = node.ihook.pytest_xaio_create_user(db=connection, attrs={})
+        return default_user() if user is None else user
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The matrix test an item is a case of (its node id without the case), None for other items."""
+    if item.get_closest_marker("endpoint_matrix") is None:
+        return None
+    return item.nodeid.split("[", 1)[0]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Tell a case's database whether the next item is a case of the same test (then the shared user
+    row stays); when it is not, end the run after the teardown (a full rollback)."""
+    held = None
+    if "pytest_xaio.postgres.isolation" in sys.modules:  # nothing can be held before it is imported
+        from pytest_xaio.postgres.factories import held_rows_key
+
+        held = item.stash.get(held_rows_key, None)
+        if held is not None:
+            held.continues = nextitem is not None and _group(nextitem) == held.group
+    try:
+        return (yield)
+    finally:
+        if held is None or not held.continues:
+            isolation = sys.modules.get("pytest_xaio.postgres.isolation")
+            if isolation is not None:
+                isolation.release_held_rows()
 
 
 # --- the end-of-run route x case-kind table -----------------------------------------------------

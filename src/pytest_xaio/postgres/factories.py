@@ -15,9 +15,12 @@ from pytest_xaio.postgres import PostgresServer
 from pytest_xaio.postgres.session import postgres_session
 
 if TYPE_CHECKING:  # psycopg is imported on first use, not when the plugin loads
-    from pytest_xaio.postgres.isolation import TestDatabase, WorkerDatabases
+    from pytest_xaio.postgres.isolation import HeldRows, TestDatabase, WorkerDatabases
 
-__all__ = ["database_fixture", "open_database", "server_from"]
+__all__ = ["database_fixture", "held_rows_key", "open_database", "server_from"]
+
+#: On a test item: the rows it shares with the tests around it (postgres/isolation.py, HeldRows).
+held_rows_key: pytest.StashKey[HeldRows] = pytest.StashKey()
 
 
 def open_database(
@@ -40,17 +43,20 @@ def open_database(
             export_env(request.config)
             workers = postgres.workers(migrations, schema_sql)
     spec = None
+    held = None
     if migrations is None and schema_sql is None:
         from pytest_xaio.postgres.aio import async_spec
 
         spec = async_spec(request)
+        # Rows a run of tests shares (the endpoint matrix's xaio_user): the default database only.
+        held = request.node.stash.get(held_rows_key, None)
     if spec is not None:  # an async app: the test's rows go through the app's async connection
         from pytest_xaio.postgres.aio import async_test_database
 
         with async_test_database(request, workers, chosen, spec) as db:
             yield db
         return
-    with workers.test_database(chosen) as db:
+    with workers.test_database(chosen, held) as db:
         yield db
 
 

@@ -4,12 +4,20 @@
 ``SAVEPOINT xaio_test`` and is rolled back at the end; the app joins the same transaction when its
 session dependency is overridden (SQLAlchemy's ``join_transaction_mode="create_savepoint"``), so the
 app's own ``commit()`` calls work and still leave nothing behind.
+
+A run of consecutive tests may share rows made once (:class:`HeldRows`: the endpoint matrix's
+``xaio_user``): they are written before ``SAVEPOINT xaio_test``, each test of the run ends with
+``ROLLBACK TO SAVEPOINT xaio_test`` (its own writes go, the shared rows stay), and the run ends
+with a full rollback, so nothing is left behind once it is over.
 """
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -18,9 +26,34 @@ from psycopg import sql
 from pytest_xaio.migrations.source import HISTORY_TABLE, sqlalchemy_url
 from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
 
-__all__ = ["IsolationError", "TestDatabase", "WorkerDatabases"]
+__all__ = ["HeldRows", "IsolationError", "TestDatabase", "WorkerDatabases", "release_held_rows"]
 
 _ALWAYS_KEEP = {"alembic_version", HISTORY_TABLE}
+
+
+@dataclass
+class HeldRows:
+    """Rows a run of consecutive tests shares (transaction isolation only).
+
+    ``make(connection)`` writes them once, before the first test's savepoint, and returns what the
+    tests get (``TestDatabase.held``, a shallow copy per test). ``group`` names the run: a test of
+    another group, or of another isolation, ends it. ``continues`` is set before a test's teardown
+    when the next test belongs to the same group; otherwise the teardown ends the run.
+    """
+
+    group: str
+    make: Callable[[psycopg.Connection[Any]], Any]
+    continues: bool = False
+
+
+# The worker databases holding rows right now (release_held_rows() ends every run).
+_holding: weakref.WeakSet[WorkerDatabases] = weakref.WeakSet()
+
+
+def release_held_rows() -> None:
+    """End every run of tests sharing held rows (a full rollback on the worker's connection)."""
+    for workers in list(_holding):
+        workers.release_held()
 
 
 class IsolationError(psycopg.ProgrammingError):
@@ -67,6 +100,8 @@ class TestDatabase:
         self._workers = workers
         self._sa_connection: Any = None
         self._sa_engine: Any = None
+        #: What HeldRows.make returned for the run this test belongs to (None outside such a run).
+        self.held: Any = None
         # Async apps (postgres/aio.py): the AsyncConnection the app's sessions join (transaction
         # mode; None otherwise) and the app loop it lives on.
         self.async_bind: Any = None
@@ -151,12 +186,14 @@ class WorkerDatabases:
         self._auto_conn: psycopg.Connection[Any] | None = None
         self._engine: Any = None
         self._tables: list[str] | None = None
+        self._held: tuple[str, Any] | None = None  # (group, value) of the rows before SAVEPOINT xaio_test
 
     # --- connections ----------------------------------------------------------------------------
     def _transaction_conn(self) -> _TestConnection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = _TestConnection.connect(self.worker_db.url)
             self._engine = None
+            self._held = None  # they went with the old connection's transaction
         return self._conn
 
     def _autocommit_conn(self) -> psycopg.Connection[Any]:
@@ -184,10 +221,12 @@ class WorkerDatabases:
 
     # --- per test -------------------------------------------------------------------------------
     @contextmanager
-    def test_database(self, isolation: str) -> Iterator[TestDatabase]:
+    def test_database(self, isolation: str, held: HeldRows | None = None) -> Iterator[TestDatabase]:
         if isolation == "transaction":
-            yield from self._in_transaction()
-        elif isolation == "truncate":
+            yield from self._in_transaction(held)
+            return
+        self.release_held()  # its open transaction would hold locks a TRUNCATE waits for
+        if isolation == "truncate":
             yield from self._truncating()
         else:
             yield from self._cloned()
@@ -216,21 +255,67 @@ class WorkerDatabases:
                 )
             raise
 
-    def _in_transaction(self) -> Iterator[TestDatabase]:
+    def release_held(self) -> None:
+        """End a run of tests sharing held rows: roll its transaction back."""
+        _holding.discard(self)
+        if self._held is None:
+            return
+        self._held = None
+        conn = self._conn
+        if conn is not None and not conn.closed and not conn.broken:
+            conn._xaio_in_test = False
+            conn.rollback()
+
+    def _in_transaction(self, held: HeldRows | None = None) -> Iterator[TestDatabase]:
         with self._setup():
             conn = self._transaction_conn()
-            conn.execute("SAVEPOINT xaio_test")
+            if self._held is not None and (held is None or self._held[0] != held.group):
+                self.release_held()  # the rows of another run
+            if self._held is None:
+                if held is not None:
+                    self._make_held(conn, held)
+                conn.execute("SAVEPOINT xaio_test")
+            # else: the savepoint after the held rows is still there (the last test rolled back to it)
         conn._xaio_in_test = True
         db = TestDatabase(self, "transaction", self.worker_db, conn)
+        if self._held is not None:
+            db.held = _own_copy(self._held[1])
         try:
             yield db
         finally:
+            keep = held is not None and held.continues and self._held is not None
             conn._xaio_in_test = False
+            conn._xaio_mute_rollback = keep  # closing SQLAlchemy's connection must not end the run
             try:
                 db.close()
             finally:
+                conn._xaio_mute_rollback = False
                 if not conn.closed and not conn.broken:
-                    conn.rollback()
+                    self._end_test(conn, keep)
+
+    def _make_held(self, conn: _TestConnection, held: HeldRows) -> None:
+        conn._xaio_in_test = True  # a commit() in make() is refused, as in a test
+        try:
+            value = held.make(conn)
+        except BaseException:
+            conn._xaio_in_test = False
+            conn.rollback()
+            raise
+        conn._xaio_in_test = False
+        self._held = (held.group, value)
+        _holding.add(self)
+
+    def _end_test(self, conn: _TestConnection, keep: bool) -> None:
+        if keep:
+            try:
+                conn.execute("ROLLBACK TO SAVEPOINT xaio_test")
+                return
+            except psycopg.Error:  # the savepoint is gone (a real ROLLBACK ran): end the run
+                pass
+        if self._held is not None:
+            self.release_held()
+        else:
+            conn.rollback()
 
     def _truncating(self) -> Iterator[TestDatabase]:
         with self._setup():
@@ -283,11 +368,23 @@ class WorkerDatabases:
         return written
 
     def close(self) -> None:
+        _holding.discard(self)
         for conn in (self._conn, self._auto_conn):
             if conn is not None and not conn.closed:
                 conn.close()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _own_copy(value: Any) -> Any:
+    """A shallow copy for each test of a run, so a test that changes an attribute changes its own;
+    an ORM instance (its state is tied to the object) is handed over as it is."""
+    if hasattr(value, "_sa_instance_state"):
+        return value
+    try:
+        return copy.copy(value)
+    except Exception:
+        return value
 
 
 def _non_empty(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:

@@ -1,0 +1,79 @@
+"""The consecutive cases of one matrix test share one xaio_user row (made once, before each case's
+savepoint) and still see nothing another case wrote: not its notes, not its extra users, not its
+changes to the shared user; once the run is over the row is gone too. Real PostgreSQL, the matrix's
+acceptance app (tests/apps/matrix_authz.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_matrix_authz import make_project, outcomes_by_id
+
+pytest.importorskip("fastapi")
+pytest.importorskip("multipart")
+
+# Appended to the project's conftest: count the hook's calls and, as each matrix case starts (an
+# autouse fixture, so before the case's own fixtures), write down what the database holds.
+RECORDER = '''
+
+import json
+import os
+
+_original_create_user = pytest_xaio_create_user
+
+
+def pytest_xaio_create_user(db, attrs):
+    with open(os.environ["SEEN_FILE"] + ".made", "a") as made:
+        made.write(json.dumps(attrs) + "\\n")
+    return _original_create_user(db, attrs)
+
+
+@pytest.fixture(autouse=True)
+def _record(request):
+    if request.node.get_closest_marker("endpoint_matrix") is None:
+        return
+    db = request.getfixturevalue("xaio_db")
+    users = db.execute("SELECT id, email, name FROM users ORDER BY id").fetchall()
+    notes = db.execute("SELECT count(*) FROM notes").fetchone()[0]
+    tasks = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
+    with open(os.environ["SEEN_FILE"], "a") as seen:
+        seen.write(json.dumps({"id": request.node.callspec.id, "users": users, "notes": notes, "tasks": tasks}) + "\\n")
+'''
+
+AFTER = """
+def test_zz_after_the_matrix(xaio_db):
+    assert xaio_db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+    assert xaio_db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+"""
+
+
+def test_cases_share_one_user_row_and_nothing_else(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(pytester, "correct")
+    conftest = pytester.path / "conftest.py"
+    conftest.write_text(conftest.read_text() + RECORDER)
+    pytester.makepyfile(test_zz_after=AFTER)
+    seen_file = pytester.path / "seen.jsonl"
+    monkeypatch.setenv("SEEN_FILE", str(seen_file))
+
+    result = pytester.runpytest("-p", "no:randomly", "-v", "test_endpoints.py::test_endpoints", "test_zz_after.py")
+
+    outcomes = outcomes_by_id(result)
+    assert outcomes and set(outcomes.values()) == {"PASSED"}, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=len(outcomes) + 1)
+    seen = [json.loads(line) for line in seen_file.read_text().splitlines()]
+    assert len(seen) == len(outcomes)
+    # Each case starts with exactly one user, the same row with the same values, and no notes or
+    # tasks: PATCH /api/me's success case changed that user, POST /api/notes and the note_id / task_id
+    # fixtures wrote notes and tasks, the not-admin and other-users cases made users of their own.
+    first = seen[0]["users"]
+    assert len(first) == 1
+    assert [case["id"] for case in seen if case["users"] != first] == []
+    assert [case["id"] for case in seen if case["notes"] or case["tasks"]] == []
+    # The project's hook made the shared user once; the second users (no attributes either) and the
+    # admins are made per case.
+    made = [json.loads(line) for line in (pytester.path / "seen.jsonl.made").read_text().splitlines()]
+    others = sum(1 for case in outcomes if case.endswith("-403-other-users-resource"))
+    assert others and made.count({}) == 1 + others, made
+    assert made.count({"is_superuser": True}) == len(made) - 1 - others > 0, made
