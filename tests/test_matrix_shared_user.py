@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from test_matrix_authz import make_project, outcomes_by_id
 
 pytest.importorskip("fastapi")
@@ -16,7 +15,7 @@ pytest.importorskip("multipart")
 
 # Appended to the project's conftest: count the hook's calls and, as each matrix case starts (an
 # autouse fixture, so before the case's own fixtures), write down what the database holds.
-RECORDER = '''
+RECORDER = """
 
 import json
 import os
@@ -40,7 +39,7 @@ def _record(request):
     tasks = db.execute("SELECT count(*) FROM tasks").fetchone()[0]
     with open(os.environ["SEEN_FILE"], "a") as seen:
         seen.write(json.dumps({"id": request.node.callspec.id, "users": users, "notes": notes, "tasks": tasks}) + "\\n")
-'''
+"""
 
 AFTER = """
 def test_zz_after_the_matrix(xaio_db):
@@ -60,7 +59,8 @@ def test_cases_share_one_user_row_and_nothing_else(pytester: pytest.Pytester, mo
     result = pytester.runpytest("-p", "no:randomly", "-v", "test_endpoints.py::test_endpoints", "test_zz_after.py")
 
     outcomes = outcomes_by_id(result)
-    assert outcomes and set(outcomes.values()) == {"PASSED"}, result.stdout.str()[-3000:]
+    assert outcomes, result.stdout.str()[-3000:]
+    assert set(outcomes.values()) == {"PASSED"}, result.stdout.str()[-3000:]
     result.assert_outcomes(passed=len(outcomes) + 1)
     seen = [json.loads(line) for line in seen_file.read_text().splitlines()]
     assert len(seen) == len(outcomes)
@@ -75,5 +75,6 @@ def test_cases_share_one_user_row_and_nothing_else(pytester: pytest.Pytester, mo
     # admins are made per case.
     made = [json.loads(line) for line in (pytester.path / "seen.jsonl.made").read_text().splitlines()]
     others = sum(1 for case in outcomes if case.endswith("-403-other-users-resource"))
-    assert others and made.count({}) == 1 + others, made
+    assert others > 0
+    assert made.count({}) == 1 + others, made
     assert made.count({"is_superuser": True}) == len(made) - 1 - others > 0, made
