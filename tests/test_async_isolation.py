@@ -219,3 +219,51 @@ def test_the_async_session_dependency_is_found_without_the_setting(project: pyte
     result = project.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*async session dependency aio_app:get_session (found in the app's routes*"])
+
+
+def test_a_killed_connection_fails_one_test_and_the_next_reconnects(project: pytest.Pytester) -> None:
+    """The server ends the worker's async connection (an admin's pg_terminate_backend, a restart):
+    the test using it fails, its rollback finds the connection broken, and the next test connects
+    again and sees nothing of the broken one."""
+    project.makepyfile("""
+        import psycopg
+        import pytest
+
+        def test_connection_killed(xaio_client, xaio_db, xaio_database):
+            assert xaio_client.post("/items", json={"name": "before-kill"}).status_code == 201
+            pid = xaio_db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(xaio_database.url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            xaio_db.execute("SELECT 1")
+
+        def test_next_test_reconnects(xaio_client, xaio_db):
+            assert xaio_db.execute("SELECT count(*) FROM items").fetchone() == (0,)
+            assert xaio_client.post("/items", json={"name": "after-kill"}).status_code == 201
+            assert xaio_db.execute("SELECT name FROM items").fetchall() == [("after-kill",)]
+    """)
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*FAILED test_a_killed_connection*::test_connection_killed*"])
+
+
+def test_transaction_tests_and_truncate_tests_mixed(project: pytest.Pytester) -> None:
+    """A truncate test right after transaction tests: the earlier rollback (run without waiting)
+    has ended before the tables are emptied, and neither kind sees the other's rows."""
+    project.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_in_transaction(xaio_client, xaio_db, n):
+            assert xaio_client.post("/items", json={"name": "same-name"}).status_code == 201
+            assert xaio_db.execute("SELECT count(*) FROM items").fetchone() == (1,)
+
+        @pytest.mark.xaio_db(isolation="truncate")
+        def test_truncated(xaio_client, xaio_db):
+            assert xaio_db.execute("SELECT count(*) FROM items").fetchone() == (0,)
+            assert xaio_client.post("/items", json={"name": "same-name"}).status_code == 201
+
+        def test_in_transaction_after(xaio_client, xaio_db):
+            assert xaio_db.execute("SELECT count(*) FROM items").fetchone() == (0,)
+            assert xaio_client.post("/items", json={"name": "same-name"}).status_code == 201
+    """)
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
