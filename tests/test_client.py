@@ -150,6 +150,23 @@ def test_lifespan_runs_for_the_sync_client(project: pytest.Pytester) -> None:
     project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
+def test_sync_client_streams_and_speaks_websocket(project: pytest.Pytester) -> None:
+    """The sync client runs on the session's app loop: a streamed body arrives whole, a websocket
+    goes both ways, and the requests before and after still work."""
+    project.makepyfile("""
+        def test_stream_and_websocket(xaio_anon_client):
+            assert xaio_anon_client.get("/stream").text == "chunk-0;chunk-1;chunk-2;"
+            with xaio_anon_client.stream("GET", "/stream") as response:
+                assert list(response.iter_bytes()) == [b"chunk-0;", b"chunk-1;", b"chunk-2;"]
+            with xaio_anon_client.websocket_connect("/ws") as ws:
+                ws.send_text("hi")
+                assert ws.receive_text() == "echo: hi"
+                ws.send_text("bye")
+            assert xaio_anon_client.get("/health").status_code == 200
+    """)
+    project.runpytest().assert_outcomes(passed=1)
+
+
 ASYNC_TESTS = """
 import pytest
 import client_app

@@ -175,7 +175,7 @@ def open_client(
     )
     # TestClient runs requests on ``client.portal`` when one is set (its public attribute); entering
     # the client would start a portal of its own, so the lifespan is run here on the app's loop.
-    client.portal = loop.portal
+    client.portal = loop.client_portal()
     try:
         with loop.wrap(lifespan(client.app, state=client.app_state)):
             yield client

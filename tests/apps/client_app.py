@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import create_engine, text
@@ -111,3 +112,16 @@ def list_items(db: Db) -> list[str]:
 @app.get("/boom")
 def boom() -> None:
     raise RuntimeError("planted bug")
+
+
+@app.get("/stream")
+def stream() -> StreamingResponse:
+    return StreamingResponse((f"chunk-{i};".encode() for i in range(3)), media_type="text/plain")
+
+
+@app.websocket("/ws")
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    while (message := await websocket.receive_text()) != "bye":
+        await websocket.send_text(f"echo: {message}")
+    await websocket.close()
