@@ -15,13 +15,16 @@ __all__ = ["as_id", "encode_body", "quote", "snippet", "where"]
 
 def where(error: BaseException) -> str:
     """``; raised at file:line: code`` for the last frame of an exception the app raised."""
-    import traceback
+    import linecache
 
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
+    tb = error.__traceback__
+    if tb is None:
         return ""
-    last = frames[-1]
-    return f"; raised at {last.filename}:{last.lineno}" + (f": {last.line}" if last.line else "")
+    while tb.tb_next is not None:  # only the last frame's source line is read (not every frame's file)
+        tb = tb.tb_next
+    filename, lineno = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+    line = linecache.getline(filename, lineno).strip()
+    return f"; raised at {filename}:{lineno}" + (f": {line}" if line else "")
 
 
 def as_id(value: Any) -> Any:
