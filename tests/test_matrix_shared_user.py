@@ -78,3 +78,51 @@ def test_cases_share_one_user_row_and_nothing_else(pytester: pytest.Pytester, mo
     assert others > 0
     assert made.count({}) == 1 + others, made
     assert made.count({"is_superuser": True}) == len(made) - 1 - others > 0, made
+
+
+# A test after the matrix that empties tables (TRUNCATE waits for the locks of any open transaction
+# on them: the run of cases must have ended), and a case that ends the run itself with a real
+# ROLLBACK (the shared row goes with it, so the next case makes it again).
+TRUNCATING = """
+import pytest
+
+
+@pytest.mark.xaio_db(isolation="truncate")
+def test_zz_truncate(xaio_db):
+    xaio_db.execute("INSERT INTO users (email, name) VALUES ('t@example.com', 'T')")
+    assert xaio_db.execute("SELECT count(*) FROM users").fetchone()[0] == 1
+"""
+
+BREAKER = """
+
+
+@pytest.fixture(autouse=True)
+def _break_the_run(request, xaio_db):
+    yield
+    if request.node.name.endswith("[GET /api/me-200-success]"):
+        xaio_db.execute("ROLLBACK")  # past the savepoint: the run is over
+"""
+
+
+@pytest.mark.parametrize("args", [("-p", "no:randomly"), ("-p", "no:randomly", "-n", "2")], ids=["broken-run", "xdist"])
+def test_runs_end_cleanly(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    make_project(pytester, "correct")
+    conftest = pytester.path / "conftest.py"
+    broken = "-n" not in args
+    conftest.write_text(conftest.read_text() + RECORDER + (BREAKER if broken else ""))
+    pytester.makepyfile(test_zz_after=AFTER, test_zz_truncate=TRUNCATING)
+    seen_file = pytester.path / "seen.jsonl"
+    monkeypatch.setenv("SEEN_FILE", str(seen_file))
+
+    result = pytester.runpytest(*args, "test_endpoints.py::test_endpoints", "test_zz_after.py", "test_zz_truncate.py")
+
+    result.assert_outcomes(passed=len(seen_file.read_text().splitlines()) + 2)
+    seen = [json.loads(line) for line in seen_file.read_text().splitlines()]
+    assert [case["id"] for case in seen if len(case["users"]) != 1 or case["notes"] or case["tasks"]] == []
+    made = [json.loads(line) for line in (pytester.path / "seen.jsonl.made").read_text().splitlines()]
+    others = sum(1 for case in seen if case["id"].endswith("-403-other-users-resource"))
+    if broken:  # the run started again after the case that ended it
+        assert made.count({}) == 2 + others, made
+        assert len({tuple(case["users"][0]) for case in seen}) == 2
+    else:  # one run per worker
+        assert made.count({}) <= 2 + others, made
