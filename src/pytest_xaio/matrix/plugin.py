@@ -240,6 +240,7 @@ def _group(item: pytest.Item) -> str | None:
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     """Tell a case's database whether the next item is a case of the same test (then the shared user
     row stays); when it is not, end the run after the teardown (a full rollback)."""
+    __tracebackhide__ = True  # plumbing: a teardown error's traceback shows the test's own frames
     held = None
     if "pytest_xaio.postgres.isolation" in sys.modules:  # nothing can be held before it is imported
         from pytest_xaio.postgres.factories import held_rows_key

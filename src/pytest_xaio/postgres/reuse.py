@@ -156,7 +156,10 @@ class ReusedWorker:
     def release(self) -> str:
         """Verify the database is as cloned: mark it clean (kept) or drop it. Returns what was done."""
         try:
-            mark = self.owner.mark_of(self.db.name) or {}
+            try:
+                mark = self.owner.mark_of(self.db.name) or {}
+            except Exception:  # the server is gone (it died mid-run): nothing to check or drop now
+                return "left as it was (the server did not answer)"
             kept = False
             try:
                 import psycopg
