@@ -107,3 +107,26 @@ def test_cached_template_is_used_while_its_build_lock_is_held(
         holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*template cached*"])
+
+
+def test_a_zombie_process_counts_as_dead() -> None:
+    """A killed run's orphaned xdist workers stay zombies until PID 1 reaps them (a container's PID 1
+    may never): their scratch databases must still count as abandoned."""
+    import os
+    import time
+
+    from pytest_xaio.postgres.cluster import process_alive
+
+    pid = os.fork()
+    if pid == 0:  # the child ends at once and stays a zombie until waited for
+        os._exit(0)
+    try:
+        for _ in range(200):  # until the child has exited (it is a zombie from then on)
+            if not process_alive(pid):
+                break
+            time.sleep(0.01)
+        assert not process_alive(pid)
+        assert os.path.exists(f"/proc/{pid}")  # not reaped: still in the process table
+    finally:
+        os.waitpid(pid, 0)
+    assert process_alive(os.getpid())

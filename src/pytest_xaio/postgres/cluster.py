@@ -292,13 +292,24 @@ def stop_postmaster(pid: int, data_dir: Path, *, fast: bool = True) -> bool:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A zombie does not: a killed run's xdist workers, orphaned when their
+    controller died too, stay zombies until PID 1 reaps them, and a container's PID 1 may never."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS), or it went meanwhile
+        return False
+    # "pid (command) state ...": the command may hold spaces and parentheses, the state follows the last ")"
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def is_postmaster_of(pid: int, data_dir: Path) -> bool:
