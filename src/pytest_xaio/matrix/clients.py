@@ -10,8 +10,8 @@ test (``override_db_dependency``), the cookie jar is emptied, and identities tra
 request's headers, so the client carries nothing from case to case.
 
 Two things here are leaner than the general-purpose clients, because a matrix case pays them on
-every request: the request crosses to the loop as a plain asyncio task
-(``asyncio.run_coroutine_threadsafe``, not a blocking portal's task group), and the transport
+every request: the request crosses to the loop in one ``AppLoop.call`` (a plain coroutine handed
+to the loop, no task group), and the transport
 (:class:`AppTransport`) calls the app with the whole request body at once and knows its loop is
 asyncio (httpx's ``ASGITransport`` tries to import sniffio on every request to find out).
 """
@@ -21,11 +21,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import ExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_xaio.runtime import get_runtime, session_object
+
+if TYPE_CHECKING:
+    from pytest_xaio.loop import AppLoop
 
 __all__ = ["AppLoopClient", "AppTransport", "case_client"]
 
@@ -33,7 +36,7 @@ __all__ = ["AppLoopClient", "AppTransport", "case_client"]
 class AppLoopClient:
     """``request(method, url, **kwargs)`` as httpx's, each request sent whole on the app's loop."""
 
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: Any, loop: AppLoop) -> None:
         self._client = client
         self._loop = loop
 
@@ -47,7 +50,7 @@ class AppLoopClient:
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
         send: dict[str, Any] = {name: kwargs.pop(name) for name in ("follow_redirects", "auth") if name in kwargs}
-        return asyncio.run_coroutine_threadsafe(self._send(method, url, kwargs, send), self._loop).result()
+        return self._loop.call(self._send, method, url, kwargs, send)
 
     async def _send(self, method: str, url: str, build: dict[str, Any], send: dict[str, Any]) -> Any:
         request = self._client.build_request(method, url, **build)
@@ -137,10 +140,6 @@ async def _open_client(app: Any, base_url: str | None) -> AsyncIterator[Any]:
             yield client
 
 
-async def _running_loop() -> asyncio.AbstractEventLoop:
-    return asyncio.get_running_loop()
-
-
 # (app, client) per app spec ("" is xaio_app), opened on first use, closed when the session ends.
 _clients_key = pytest.StashKey[dict[str, tuple[Any, Any]]]()
 
@@ -159,7 +158,7 @@ def _session_client(config: pytest.Config, spec: str) -> tuple[Any, Any]:
         # Entered on the app's loop, so the app and its lifespan run there as they do for xaio_client.
         opened = loop.wrap(_open_client(app, get_settings(config).app.base_url))
         client = get_runtime(config).exit_stack.enter_context(opened)
-        clients[spec] = (app, AppLoopClient(client, loop.call(_running_loop)))
+        clients[spec] = (app, AppLoopClient(client, loop))
     return clients[spec]
 
 
