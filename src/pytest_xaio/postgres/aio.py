@@ -270,14 +270,15 @@ class AsyncWorkerConnection:
         self._transaction: Any = None
         self._pending: Future[None] | None = None
 
+    def _connected(self) -> bool:
+        connection = self.connection
+        return connection is not None and not connection.closed and not connection.invalidated
+
     def _ready(self) -> bool:
-        connection, transaction = self.connection, self._transaction
-        if connection is None or connection.closed or connection.invalidated:
-            return False
-        return transaction is not None and transaction.is_active
+        return self._connected() and self._transaction is not None and self._transaction.is_active
 
     async def _begin(self) -> None:
-        if self.connection is None or self.connection.closed or self.connection.invalidated:
+        if not self._connected():
             from sqlalchemy.ext.asyncio import create_async_engine
             from sqlalchemy.pool import NullPool
 
