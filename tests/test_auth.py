@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jwt
@@ -269,3 +270,38 @@ def test_lifetime_zero_means_no_exp() -> None:
 def test_hs256_has_no_public_key() -> None:
     with pytest.raises(ValueError, match="no public key"):
         hs256().jwks()
+
+
+def test_the_same_claims_are_signed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of matrix cases asks for one user's token many times a second: the same claims, key and
+    header give back the token already signed; anything that differs is signed anew, and valid."""
+    tokens = hs256()
+    signed: list[dict[str, object]] = []
+    real_encode = jwt.encode
+
+    def counting_encode(payload: dict[str, object], *args: object, **kwargs: object) -> str:
+        signed.append(dict(payload))
+        return real_encode(payload, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "encode", counting_encode)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)  # one second for the whole test
+    first = tokens.for_user({"id": 1})
+    assert tokens.for_user({"id": 1}) == first
+    assert tokens.bind({"id": 1}).headers() == {"Authorization": f"Bearer {first}"}  # bound copies share it
+    assert len(signed) == 1
+    other = tokens.for_user({"id": 2})
+    wrong = tokens.wrong_signature({"id": 1})
+    assert len(signed) == 3
+    assert other != first
+    assert tokens.wrong_signature({"id": 1}) == wrong  # the wrong key is a new string each time: same value
+    assert len(signed) == 3
+    assert decode(other, options={"verify_exp": False})["sub"] == "2"
+    with pytest.raises(jwt.InvalidSignatureError):
+        decode(wrong, options={"verify_exp": False})
+    # A claim JSON cannot carry is signed every time (a datetime and its text are different tokens).
+    when = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    tokens.for_user({"id": 1}, exp=when)
+    tokens.for_user({"id": 1}, exp=when)
+    assert len(signed) == 5
+    assert tokens.for_user({"id": 1}, exp=str(when)) != tokens.for_user({"id": 1}, exp=when)

@@ -126,3 +126,33 @@ def test_runs_end_cleanly(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyP
         assert len({tuple(case["users"][0]) for case in seen}) == 2
     else:  # one run per worker
         assert made.count({}) <= 2 + others, made
+
+
+# A conftest's own xaio_token: the matrix must use it for every case that sends xaio_user's token
+# (the run's shared row is minted for directly only while the plugin's own fixtures are in force).
+OWN_TOKEN = """
+
+
+@pytest.fixture
+def xaio_token(_xaio_token_factory, xaio_user, request):
+    with open(os.environ["SEEN_FILE"] + ".token", "a") as used:
+        used.write(request.node.callspec.id + "\\n")
+    return _xaio_token_factory.bind(xaio_user)
+"""
+
+
+def test_a_conftest_xaio_token_is_used(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(pytester, "correct")
+    conftest = pytester.path / "conftest.py"
+    conftest.write_text(conftest.read_text() + "\nimport os\n" + OWN_TOKEN)
+    seen_file = pytester.path / "seen.jsonl"
+    monkeypatch.setenv("SEEN_FILE", str(seen_file))
+
+    result = pytester.runpytest("-p", "no:randomly", "-v", "test_endpoints.py::test_endpoints")
+
+    outcomes = outcomes_by_id(result)
+    assert outcomes, result.stdout.str()[-3000:]
+    assert set(outcomes.values()) == {"PASSED"}, result.stdout.str()[-3000:]
+    used = set((pytester.path / "seen.jsonl.token").read_text().splitlines())
+    assert {"GET /api/me-200-success", "GET /api/me-401-expired-token", "GET /api/notes-200-edge-values"} <= used
+    assert "GET /api/me-401-missing-auth" not in used  # it sends no token

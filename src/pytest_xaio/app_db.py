@@ -4,20 +4,27 @@ When ``xaio_db_dependency`` is set (or an async app's session dependency is foun
 :func:`override_db_dependency` puts a replacement in ``app.dependency_overrides`` for the length of
 a client's use, so what the app writes is rolled back with the test. The client fixtures
 (:mod:`pytest_xaio.client`) and the matrix's clients use it.
+
+The function put there is one per dependency for the whole session (:class:`_Forwarder`), pointed
+at each test's own replacement in turn: FastAPI rebuilds the dependency tree of a request while
+overrides are set, and with the same callable every time what it built is remembered
+(:mod:`pytest_xaio.dependants`) instead of built again for every test.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
 
 from pytest_xaio.config import get_settings
 from pytest_xaio.errors import config_error, exit_on_config_error
+from pytest_xaio.patching import Patcher
 from pytest_xaio.resolve import resolve_object
+from pytest_xaio.runtime import XaioRuntime, session_object
 
 __all__ = ["override_db_dependency"]
 
@@ -52,12 +59,16 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
             )
     database = request.getfixturevalue("xaio_database")
     replacement = _session_override(request, dependency, database)
+    forwarder = session_object(request.config, _forwarders_key, _new_forwarders).get(dependency)
     missing = object()
     previous = overrides.get(dependency, missing)
-    overrides[dependency] = replacement
+    previous_target = forwarder.target
+    forwarder.target = replacement
+    overrides[dependency] = forwarder.dependency
     try:
         yield database
     finally:
+        forwarder.target = previous_target
         if previous is missing:
             overrides.pop(dependency, None)
         else:
@@ -92,3 +103,49 @@ def _session_override(request: pytest.FixtureRequest, dependency: Any, database:
             )
     assert spec is not None
     return session_dependency(database, spec)
+
+
+class _Forwarder:
+    """The override one dependency gets for the whole session: an async generator dependency that
+    hands each request to the replacement of the test in force (:attr:`target`), exceptions and
+    all (the app's ``except`` around ``yield`` still sees the endpoint's error)."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], AsyncIterator[Any]] | None = None
+        forwarder = self
+
+        async def dependency() -> AsyncIterator[Any]:
+            target = forwarder.target
+            if target is None:  # a request after its test ended (a leftover background task)
+                raise RuntimeError("pytest-xaio: the test whose database this dependency served has ended")
+            async with asynccontextmanager(target)() as value:
+                yield value
+
+        self.dependency = dependency
+
+
+class _Forwarders:
+    """The session's forwarders, one per dependency, and FastAPI told to remember its rebuilds."""
+
+    def __init__(self, runtime: XaioRuntime) -> None:
+        self._forwarders: dict[Any, _Forwarder] = {}
+        self._patcher = Patcher()
+        runtime.exit_stack.callback(self._patcher.undo)
+        self._remembering = False
+
+    def get(self, dependency: Any) -> _Forwarder:
+        if not self._remembering:  # FastAPI is imported once an app with overrides is
+            from pytest_xaio.dependants import remember_dependants
+
+            self._remembering = remember_dependants(self._patcher)
+        forwarder = self._forwarders.get(dependency)
+        if forwarder is None:
+            forwarder = self._forwarders[dependency] = _Forwarder()
+        return forwarder
+
+
+def _new_forwarders(runtime: XaioRuntime) -> _Forwarders:
+    return _Forwarders(runtime)
+
+
+_forwarders_key = pytest.StashKey[_Forwarders]()

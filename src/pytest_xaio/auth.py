@@ -49,6 +49,7 @@ _SUPPORTED = (*_HMAC, *_RSA, *_EC)
 _WRONG_AUDIENCE = "xaio-wrong-audience"
 _WRONG_ISSUER = "xaio-wrong-issuer"
 _PAST = 3600  # far beyond any clock-skew leeway an app allows
+_SIGNED_HELD = 256  # signed tokens remembered per session (the same claims within one second)
 _SINGLE = re.compile(r"^\{user\.(\w+)\}$")
 _TEMPLATE = re.compile(r"\{user[.\[]")
 
@@ -389,6 +390,30 @@ class TokenFactory:
         return self._encode(payload, keys.private_key, keys.kid)
 
     def _encode(self, payload: dict[str, Any], key: Any, kid: str | None) -> str:
+        # The same claims, key and header sign to an equally valid token: a matrix run asks for the
+        # same user's token in the same second a hundred times, and signing is most of its cost.
+        try:
+            by_value = isinstance(key, (str, bytes))  # a secret; a private key object counts by identity
+            memo_key: Any = (
+                json.dumps(payload, sort_keys=True),  # claims JSON cannot carry (a datetime) are not remembered
+                key if by_value else id(key),
+                kid,
+                self.algorithm,
+            )
+        except (TypeError, ValueError):
+            memo_key = None
+        memo = self._shared.setdefault("signed", {})
+        held = memo.get(memo_key) if memo_key is not None else None
+        if held is not None and (by_value or held[0] is key):  # the key is held, so its id stays its own
+            return str(held[1])
+        token = self._encode_now(payload, key, kid)
+        if memo_key is not None:
+            if len(memo) >= _SIGNED_HELD:
+                memo.clear()
+            memo[memo_key] = (key, token)
+        return token
+
+    def _encode_now(self, payload: dict[str, Any], key: Any, kid: str | None) -> str:
         try:
             import jwt
         except ImportError:

@@ -104,6 +104,14 @@ def create_item(item: ItemIn, claims: Claims, db: Db) -> dict[str, Any]:
     return {"count": db.execute(text("SELECT count(*) FROM items")).scalar_one()}
 
 
+@app.post("/items/rejected", status_code=201)
+def create_rejected(item: ItemIn, claims: Claims, db: Db) -> None:
+    db.execute(
+        text("INSERT INTO items (owner, name) VALUES (:owner, :name)"), {"owner": claims["sub"], "name": item.name}
+    )
+    raise HTTPException(409, "rejected after the insert")  # never committed: the row must not stay
+
+
 @app.get("/items")
 def list_items(db: Db) -> list[str]:
     return list(db.execute(text("SELECT name FROM items ORDER BY id")).scalars())

@@ -214,10 +214,29 @@ class Case:
     def _identity_headers(self, spec: CaseSpec) -> dict[str, str]:
         if spec.identity == "anon" or spec.auth_case is not None or spec.route.auth in CREDENTIAL_FIXTURES:
             return {}
-        tokens = self._request.getfixturevalue("xaio_token")
+        tokens = self._tokens()
         if spec.identity == "user":
             return dict(tokens.headers())
         return dict(tokens.headers(tokens.for_user(self.user(spec.identity))))
+
+    def _tokens(self) -> Any:
+        """``xaio_token`` for this case. In a run of cases sharing one user row, with the plugin's own
+        ``xaio_token`` and ``xaio_user`` in force, it is the session's token factory bound to that
+        row: what the fixture returns, without setting up its chain of four fixtures per case
+        (about a tenth of a case's time). Otherwise (a conftest overrides either one) the fixture."""
+        request = self._request
+        if "xaio_token" not in request.fixturenames and _own_token_fixtures(request):
+            from pytest_xaio.postgres.factories import held_rows_key
+
+            if held_rows_key in request.node.stash:
+                held = getattr(request.getfixturevalue("xaio_database"), "held", None)
+                if held is not None:  # the row xaio_user returns for this case
+                    from pytest_xaio.auth import token_factory
+                    from pytest_xaio.errors import exit_on_config_error
+
+                    with exit_on_config_error():
+                        return token_factory(request.config, held)
+        return request.getfixturevalue("xaio_token")
 
     def user(self, identity: str) -> Any:
         """The user behind ``identity``: ``xaio_user``, an admin, or a second user (made once per case)."""
@@ -310,8 +329,10 @@ class Case:
         if route.auth == "bearer" and auth_case in _TOKEN_METHODS:
             # Expired, re-signed and unsigned tokens name xaio_user, so an app that skips the check
             # finds a real user and answers 200; a malformed one names nobody and needs no user row.
-            fixture = "_xaio_token_factory" if auth_case == "malformed-header" else "xaio_token"
-            tokens = self._request.getfixturevalue(fixture)
+            if auth_case == "malformed-header":
+                tokens = self._request.getfixturevalue("_xaio_token_factory")
+            else:
+                tokens = self._tokens()
             token = getattr(tokens, _TOKEN_METHODS[auth_case])()
             return {"Authorization": f"Bearer {token}"}
         if route.auth == "basic":
@@ -410,6 +431,41 @@ class Case:
             ),
             pytrace=False,
         )
+
+
+_own_fixtures_key = pytest.StashKey[dict[str, bool]]()
+
+
+def _own_token_fixtures(request: pytest.FixtureRequest) -> bool:
+    """True when the ``xaio_token`` and ``xaio_user`` this test sees are the plugin's own (looked up
+    once per matrix test; any doubt, such as another pytest's internals, answers False: the fixture)."""
+    answers = request.config.stash.setdefault(_own_fixtures_key, {})
+    node = request.node
+    test = node.nodeid.split("[", 1)[0]
+    if test not in answers:
+        answers[test] = all(_defined_here(_in_force(request, name, node)) for name in ("xaio_token", "xaio_user"))
+    return answers[test]
+
+
+def _in_force(request: pytest.FixtureRequest, name: str, node: Any) -> Any:
+    """The definition of fixture ``name`` that ``node`` gets (the most specific one), or None."""
+    manager = getattr(request, "_fixturemanager", None)
+    lookup = getattr(manager, "getfixturedefs", None)
+    if lookup is None:
+        return None
+    try:
+        found = lookup(name, node)  # pytest >= 8.1
+    except (TypeError, AttributeError):
+        try:
+            found = lookup(name, node.nodeid)  # pytest 8.0 takes the node id
+        except Exception:
+            return None
+    return found[-1] if found else None
+
+
+def _defined_here(fixturedef: Any) -> bool:
+    func = getattr(fixturedef, "func", None)
+    return getattr(func, "__module__", None) == "pytest_xaio.client"
 
 
 def _user_id(user: Any) -> Any:
