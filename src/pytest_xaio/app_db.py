@@ -32,7 +32,7 @@ __all__ = ["override_db_dependency"]
 @contextmanager
 def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator[Any]:
     """While the block runs, ``app.dependency_overrides[<xaio_db_dependency>]`` yields sessions in the
-    test's database (``xaio_database.session_dependency()``). Does nothing when the setting is unset."""
+    test's database (a session on the test's connection). Does nothing when the setting is unset."""
     spec = get_settings(request.config).postgres.db_dependency
     # A mock-DB test gets the recording session instead; a real database would only be wasted.
     if request.node.get_closest_marker("xaio_mock_db") or "xaio_db_mock" in request.fixturenames:
