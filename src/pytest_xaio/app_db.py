@@ -59,7 +59,7 @@ def override_db_dependency(request: pytest.FixtureRequest, app: Any) -> Iterator
             )
     database = request.getfixturevalue("xaio_database")
     replacement = _session_override(request, dependency, database)
-    forwarder = session_object(request.config, _forwarders_key, _new_forwarders).get(dependency)
+    forwarder = session_object(request.config, _forwarders_key, _Forwarders).get(dependency)
     missing = object()
     previous = overrides.get(dependency, missing)
     previous_target = forwarder.target
@@ -142,10 +142,6 @@ class _Forwarders:
         if forwarder is None:
             forwarder = self._forwarders[dependency] = _Forwarder()
         return forwarder
-
-
-def _new_forwarders(runtime: XaioRuntime) -> _Forwarders:
-    return _Forwarders(runtime)
 
 
 _forwarders_key = pytest.StashKey[_Forwarders]()

@@ -30,6 +30,7 @@ __all__ = [
     "open_async_client",
     "open_client",
     "override_db_dependency",
+    "shared_user",
     "xaio_anon_client",
     "xaio_app",
     "xaio_async_client",
@@ -106,15 +107,21 @@ def xaio_user(request: pytest.FixtureRequest, xaio_user_factory: UserFactory) ->
     """
     attrs = getattr(request, "param", None) or {}
     if not attrs:
-        from pytest_xaio.postgres.factories import held_rows_key
-
-        if held_rows_key in request.node.stash:
-            # A run of endpoint-matrix cases shares one user row, made before each case's savepoint.
-            held = getattr(request.getfixturevalue("xaio_database"), "held", None)
-            if held is not None:
-                return cast(User, held)
+        held = shared_user(request)
+        if held is not None:
+            return cast(User, held)
     with exit_on_config_error():
         return xaio_user_factory(**dict(attrs))
+
+
+def shared_user(request: pytest.FixtureRequest) -> Any:
+    """The user row a run of endpoint-matrix cases shares (made before each case's savepoint), which
+    is this test's ``xaio_user`` when it takes no attributes; None outside such a run."""
+    from pytest_xaio.postgres.factories import held_rows_key
+
+    if held_rows_key not in request.node.stash:
+        return None
+    return getattr(request.getfixturevalue("xaio_database"), "held", None)
 
 
 @pytest.fixture(scope="session")

@@ -226,16 +226,15 @@ class Case:
         (about a tenth of a case's time). Otherwise (a conftest overrides either one) the fixture."""
         request = self._request
         if "xaio_token" not in request.fixturenames and _own_token_fixtures(request):
-            from pytest_xaio.postgres.factories import held_rows_key
+            from pytest_xaio.client import shared_user
 
-            if held_rows_key in request.node.stash:
-                held = getattr(request.getfixturevalue("xaio_database"), "held", None)
-                if held is not None:  # the row xaio_user returns for this case
-                    from pytest_xaio.auth import token_factory
-                    from pytest_xaio.errors import exit_on_config_error
+            held = shared_user(request)
+            if held is not None:  # the row xaio_user returns for this case
+                from pytest_xaio.auth import token_factory
+                from pytest_xaio.errors import exit_on_config_error
 
-                    with exit_on_config_error():
-                        return token_factory(request.config, held)
+                with exit_on_config_error():
+                    return token_factory(request.config, held)
         return request.getfixturevalue("xaio_token")
 
     def user(self, identity: str) -> Any:
