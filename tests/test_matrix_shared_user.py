@@ -104,12 +104,40 @@ def _break_the_run(request, xaio_db):
 """
 
 
-@pytest.mark.parametrize("args", [("-p", "no:randomly"), ("-p", "no:randomly", "-n", "2")], ids=["broken-run", "xdist"])
-def test_runs_end_cleanly(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+# The same case instead has its worker connection ended by the server (an admin's
+# pg_terminate_backend, waited for) just before its closing rollback, which is sent without waiting
+# for the answer: the next case finds the connection gone, connects again and makes the row again.
+KILLER = """
+
+
+@pytest.fixture(autouse=True)
+def _break_the_run(request, xaio_db, xaio_database):
+    yield
+    if request.node.name.endswith("[GET /api/me-200-success]"):
+        import time
+
+        import psycopg
+
+        pid = xaio_db.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with psycopg.connect(xaio_database.url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0]:
+                time.sleep(0.01)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "breaker"),
+    [(("-p", "no:randomly"), BREAKER), (("-p", "no:randomly"), KILLER), (("-p", "no:randomly", "-n", "2"), "")],
+    ids=["broken-run", "killed-connection", "xdist"],
+)
+def test_runs_end_cleanly(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], breaker: str
+) -> None:
     make_project(pytester, "correct")
     conftest = pytester.path / "conftest.py"
-    broken = "-n" not in args
-    conftest.write_text(conftest.read_text() + RECORDER + (BREAKER if broken else ""))
+    broken = bool(breaker)
+    conftest.write_text(conftest.read_text() + RECORDER + breaker)
     pytester.makepyfile(test_zz_after=AFTER, test_zz_truncate=TRUNCATING)
     seen_file = pytester.path / "seen.jsonl"
     monkeypatch.setenv("SEEN_FILE", str(seen_file))

@@ -138,6 +138,36 @@ def test_commit_inside_transaction_isolation_is_refused(project: pytest.Pytester
     project.runpytest().assert_outcomes(passed=2)
 
 
+def test_a_test_ending_its_transaction_or_connection_leaves_the_next_one_clean(project: pytest.Pytester) -> None:
+    """A test's closing rollback is sent without waiting for the answer, which the next test reads
+    first. When the server ended the connection meanwhile (an admin's pg_terminate_backend, waited
+    for) or the test ended the transaction itself, the next test still starts clean and passes."""
+    project.makepyfile("""
+        import time
+
+        import psycopg
+
+        def test_a_connection_ended_after_writing(xaio_db, xaio_database):
+            xaio_db.execute("INSERT INTO projects (name) VALUES ('before-kill')")
+            pid = xaio_db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(xaio_database.url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0]:
+                    time.sleep(0.01)
+
+        def test_b_reconnected(xaio_db):
+            assert xaio_db.execute("SELECT count(*) FROM projects").fetchone() == (0,)
+            xaio_db.execute("INSERT INTO projects (name) VALUES ('b')")
+            xaio_db.execute("ROLLBACK")  # the test ends its own transaction, past the savepoint
+            xaio_db.execute("INSERT INTO projects (name) VALUES ('c')")  # then writes outside it
+
+        def test_c_clean(xaio_db):
+            assert xaio_db.execute("SELECT count(*) FROM projects").fetchone() == (0,)
+            assert xaio_db.execute("SELECT count(*) FROM plans").fetchone() == (2,)
+    """)
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+
+
 def test_sqlalchemy_session_joins_the_test_transaction(project: pytest.Pytester) -> None:
     project.makepyfile("""
         from sqlalchemy import text

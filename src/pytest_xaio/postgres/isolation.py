@@ -9,11 +9,17 @@ A run of consecutive tests may share rows made once (:class:`HeldRows`: the endp
 ``xaio_user``): they are written before ``SAVEPOINT xaio_test``, each test of the run ends with
 ``ROLLBACK TO SAVEPOINT xaio_test`` (its own writes go, the shared rows stay), and the run ends
 with a full rollback, so nothing is left behind once it is over.
+
+A test's closing rollback is sent without waiting for the server's answer: pytest reports the test
+and sets up the next one meanwhile, and the answer is collected before the connection's next use
+(:meth:`WorkerDatabases._collect`). A rollback that failed there is handled as it would have been at
+the test's end: the run's shared rows go (a full rollback), or a connection that broke is replaced.
 """
 
 from __future__ import annotations
 
 import copy
+import select
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from pytest_xaio.migrations.source import HISTORY_TABLE, sqlalchemy_url
 from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
@@ -187,9 +193,11 @@ class WorkerDatabases:
         self._engine: Any = None
         self._tables: list[str] | None = None
         self._held: tuple[str, Any] | None = None  # (group, value) of the rows before SAVEPOINT xaio_test
+        self._unanswered = False  # the last test's rollback is sent, its answer not read yet
 
     # --- connections ----------------------------------------------------------------------------
     def _transaction_conn(self) -> _TestConnection:
+        self._collect()
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = _TestConnection.connect(self.worker_db.url)
             self._engine = None
@@ -258,6 +266,7 @@ class WorkerDatabases:
     def release_held(self) -> None:
         """End a run of tests sharing held rows: roll its transaction back."""
         _holding.discard(self)
+        self._collect()
         if self._held is None:
             return
         self._held = None
@@ -285,7 +294,9 @@ class WorkerDatabases:
         finally:
             keep = held is not None and held.continues and self._held is not None
             conn._xaio_in_test = False
-            conn._xaio_mute_rollback = keep  # closing SQLAlchemy's connection must not end the run
+            # Closing SQLAlchemy's connection rolls back: _end_test does that (not waiting for it) and
+            # knows whether the run's shared rows stay.
+            conn._xaio_mute_rollback = True
             try:
                 db.close()
             finally:
@@ -306,16 +317,47 @@ class WorkerDatabases:
         _holding.add(self)
 
     def _end_test(self, conn: _TestConnection, keep: bool) -> None:
+        """Roll the test back: to the savepoint after the run's shared rows (``keep``), else all of it.
+        The rollback is sent now and its answer read before the connection's next use."""
         if keep:
-            try:
-                conn.execute("ROLLBACK TO SAVEPOINT xaio_test")
-                return
-            except psycopg.Error:  # the savepoint is gone (a real ROLLBACK ran): end the run
-                pass
-        if self._held is not None:
+            self._send(conn, b"ROLLBACK TO SAVEPOINT xaio_test")
+        elif self._held is not None:
             self.release_held()
-        else:
-            conn.rollback()
+        elif conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            self._send(conn, b"ROLLBACK")
+
+    def _send(self, conn: _TestConnection, statement: bytes) -> None:
+        self._unanswered = True  # when sending fails, _collect() finds out what is wrong with the connection
+        try:
+            _send_unanswered(conn.pgconn, statement)
+        except psycopg.Error:
+            pass
+
+    def _collect(self) -> None:
+        """Read the answer to the last test's rollback. When it failed, do what its test's end would
+        have done: a savepoint that is gone (a real ROLLBACK ran in the test) ends the run of shared
+        rows with a full rollback; a connection that broke is closed, to be replaced on next use (the
+        server rolled its transaction back)."""
+        if not self._unanswered:
+            return
+        self._unanswered = False
+        conn = self._conn
+        if conn is None or conn.closed:
+            return
+        try:
+            error = _read_answers(conn.pgconn)
+            if conn.pgconn.status == pq.ConnStatus.OK:
+                if error is not None and self._held is not None:
+                    self.release_held()
+                elif error is not None:
+                    conn.rollback()
+                return
+        except psycopg.Error:
+            pass
+        _holding.discard(self)
+        self._held = None
+        self._engine = None
+        conn.close()
 
     def _truncating(self) -> Iterator[TestDatabase]:
         with self._setup():
@@ -394,3 +436,25 @@ def _non_empty(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
     query = " UNION ALL ".join(f"SELECT {i} FROM (SELECT 1 FROM {t} LIMIT 1) AS x{i}" for i, t in enumerate(tables))
     rows = conn.execute(query.encode()).fetchall()
     return [tables[int(r[0])] for r in rows]
+
+
+def _send_unanswered(pgconn: pq.abc.PGconn, statement: bytes) -> None:
+    """Send one statement (simple query protocol) without waiting for its answer."""
+    pgconn.send_query(statement)
+    while pgconn.flush():  # psycopg keeps libpq non-blocking: the rest goes once the socket takes it
+        select.select([], [pgconn.socket], [], 1.0)
+
+
+def _read_answers(pgconn: pq.abc.PGconn) -> str | None:
+    """Wait for the answers to what was sent; the server's first error message, or None."""
+    error: str | None = None
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [], 1.0)
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return error
+        if result.status != pq.ExecStatus.COMMAND_OK and error is None:
+            message = result.error_message or b"the statement failed"
+            error = message.decode(errors="replace").strip()
