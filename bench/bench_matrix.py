@@ -278,18 +278,19 @@ def bench_run(buggy: bool, schemathesis_first: bool = False) -> dict[str, Any]:
         folder = Path(tmp)
         _project(folder)
         count_file = folder / "st_calls.txt"
+        env = {
+            **os.environ,
+            "MATRIX_BENCH_BUGS": "1" if buggy else "0",
+            "BENCH_COUNT_FILE": str(count_file),
+            "PYTHONPATH": str(folder),
+        }
         for tool in [*order, "schemathesis_relaxed"]:
             junit = folder / f"junit-{tool}.xml"
             cpu_file = folder / f"cpu-{tool}.json"
-            env = {
-                **os.environ,
-                "MATRIX_BENCH_BUGS": "1" if buggy else "0",
-                "BENCH_COUNT_FILE": str(count_file),
-                "BENCH_CPU_FILE": str(cpu_file),
-                "PYTHONPATH": str(folder),
-            }
             args = ["-p", "bench_cpu", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
-            proc = pytest_session(folder, [*args, "test_0_warmup.py", TOOL_FILES[tool]], env)
+            proc = pytest_session(
+                folder, [*args, "test_0_warmup.py", TOOL_FILES[tool]], {**env, "BENCH_CPU_FILE": str(cpu_file)}
+            )
             session_s += proc.wall_s
             if not junit.exists():
                 raise SystemExit(f"the bench session of {tool} did not run:\n{proc.stdout}\n{proc.stderr}")

@@ -354,10 +354,7 @@ class WorkerDatabases:
                 return
         except psycopg.Error:
             pass
-        _holding.discard(self)
-        self._held = None
-        self._engine = None
-        conn.close()
+        conn.close()  # _transaction_conn replaces it, forgetting its held rows and engine
 
     def _truncating(self) -> Iterator[TestDatabase]:
         with self._setup():
