@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,13 @@ import sqlalchemy.ext.asyncio  # (same, with greenlet)
 import sqlalchemy.orm  # noqa: F401  (same: a second import of SQLAlchemy's ORM breaks its registries)
 
 pytest_plugins = ["pytester"]
+
+# The inner pytest sessions (several hundred, each a new process, xdist workers included) keep what
+# they compile. With PYTHONDONTWRITEBYTECODE set, as on the CI machines, each one compiled and
+# assertion-rewrote about 220 modules again (pytest rewrites every module of each plugin's package:
+# Hypothesis, anyio, pytest-xaio...): 1.5-3 s per session there, and about half of this suite's time.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 #: The machine's running PostgreSQL, for the URL provider's tests.
 SERVICE_POSTGRES_URL = os.environ.get("XAIO_TEST_SERVICE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -171,6 +171,7 @@ def _passed(result: pytest.RunResult) -> list[str]:
     return [m.group(1) for line in result.outlines if (m := re.match(r"^(\S+::\S+) PASSED", line))]
 
 
+@pytest.mark.slow
 def test_split_runs_every_test_exactly_once(
     pytester: pytest.Pytester, tmp_path: Path, service_postgres_url: str
 ) -> None:

@@ -88,6 +88,7 @@ def test_the_example_app_is_all_ok(tmp_path: Path) -> None:
     assert not (project / ".coverage").exists()  # its addopts --cov did not start measuring
 
 
+@pytest.mark.slow
 def test_docker_absence_is_one_line(tmp_path: Path) -> None:
     result = doctor(sql_app(tmp_path))
     found = checks(result)

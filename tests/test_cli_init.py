@@ -274,6 +274,7 @@ def test_generated_tests_pass_on_the_sql_app(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_printed_lines_work_in_pytest_ini_on_the_alembic_app(tmp_path: Path) -> None:
     """The lines printed for pytest.ini, pasted there as printed, configure a passing run."""
     project = copy_project("alembic_app", tmp_path)
@@ -295,6 +296,7 @@ def test_printed_lines_work_in_pytest_ini_on_the_alembic_app(tmp_path: Path) -> 
     assert int(passed.group(1)) >= 4  # 2 migration tests, 2 constraint tests, and the matrix
 
 
+@pytest.mark.slow
 def test_pytest_passes_right_after_init_on_the_examples_app(tmp_path: Path) -> None:
     """The example app as it is in the repository: init adds what is missing, keeps what is there."""
     source = EXAMPLES / "saas_app"
@@ -358,6 +360,7 @@ def _strip_xaio_keys(text: str) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_xaio_init_writes_a_passing_suite_for_the_async_shape(tmp_path: Path) -> None:
     """tests/projects/async_app's code with no pytest config and no tests: nested DATABASE__* settings,
     a get_settings() getter for the secret, the user_account table (UUID key user_id), an async

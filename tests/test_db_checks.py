@@ -85,6 +85,7 @@ def test_a_broken_migration_fails_upgrade_from_empty(pytester: pytest.Pytester) 
     )
 
 
+@pytest.mark.slow
 def test_alembic_checks_pass(pytester: pytest.Pytester) -> None:
     make_project(pytester, "alembic", "xaio_migration_checks = true")
     pytester.makepyfile(PLAIN)

@@ -53,6 +53,7 @@ def test_every_python_block_compiles() -> None:
         compile(code, f"docs/{name}:{line}", "exec")
 
 
+@pytest.mark.slow
 def test_every_test_block_passes_on_the_example_app(pytester: pytest.Pytester) -> None:
     runnable = [(name, line, code) for name, line, code, ok in blocks() if ok]
     assert len(runnable) >= 20, "most doc blocks run on the example app"

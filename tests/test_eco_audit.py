@@ -57,6 +57,7 @@ def test_an_app_imported_at_a_test_modules_top_is_exit_code_2(broken: pytest.Pyt
 EXAMPLE_CLIENT_TESTS = ["tests/test_health.py", "tests/test_auth.py", "tests/test_billing.py"]
 
 
+@pytest.mark.slow
 def test_example_client_tests_warn_nothing(tmp_path: Path, service_postgres_url: str) -> None:
     project = tmp_path / "saas_app"
     copy_tree(EXAMPLE, project)
@@ -89,6 +90,7 @@ def test_example_client_tests_warn_nothing(tmp_path: Path, service_postgres_url:
     assert "warning" not in last, last
 
 
+@pytest.mark.slow
 def test_docs_pages_give_the_content_the_width_of_a_laptop_window(tmp_path: Path) -> None:
     """The built site (mkdocs --strict): no table-of-contents column beside the text, the layout
     stylesheet after Material's own, and a grid at least as wide as a 1280 px window.

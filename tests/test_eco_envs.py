@@ -13,6 +13,9 @@ import pytest
 from app_projects import CLIENT_INI, SHOW_SETTINGS, TOML_VALUES, copy_app
 from eco_venvs import ROOT, cached_venv, clean_env, has_module, pins
 
+# Each test runs in a venv of its own, built on first use (20-35 s each here): the slow step of .ci/run.
+pytestmark = pytest.mark.slow
+
 ONE_LIBRARY = """
 import pytest
 

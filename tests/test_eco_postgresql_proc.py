@@ -92,6 +92,7 @@ def project() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_postgresql_proc_is_the_server(project: Path) -> None:
     pg_ctl = _pg_ctl()
     prefix = _as_account()

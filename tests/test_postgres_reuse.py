@@ -218,6 +218,7 @@ def test_truncate_and_opt_out_keep_nothing(project: Project) -> None:
     assert not [name for name in project.databases() if "_keep" in name]
 
 
+@pytest.mark.slow
 def test_xdist_workers_each_keep_their_own(project: Project) -> None:
     project.pytester.makepyfile(test_probe=PROBE.format(count=6))
     for _ in range(2):

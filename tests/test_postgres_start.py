@@ -1,4 +1,5 @@
-"""Session start on a cached template: one admin connection, and no queue behind the build lock.
+"""Session start on a cached template: one admin connection, and no queue behind the build lock; and
+what a template build cleans up (templates of folders that are gone).
 
 Each test makes a small project with its own ``xaio_project`` name and runs pytest sessions on it
 against the machine's PostgreSQL (the URL provider). The plugin's databases of that project are
@@ -11,6 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -107,6 +109,61 @@ def test_cached_template_is_used_while_its_build_lock_is_held(
         holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*template cached*"])
+
+
+def _templates(url: str, project: str) -> dict[str, str]:
+    """This project's templates on the server: name -> the folder their mark says they were built in."""
+    from pytest_xaio.postgres.databases import MARK
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE %s",
+            (f"xaio_{project}%_tpl_%",),
+        ).fetchall()
+    return {name: json.loads(comment.removeprefix(MARK)).get("where") for name, comment in rows}
+
+
+def test_a_template_build_drops_the_templates_of_folders_that_are_gone(
+    pytester: pytest.Pytester, project: str, service_postgres_url: str
+) -> None:
+    """Each folder of a project has templates of its own (two checkouts may hold other migrations).
+    Once a folder is deleted (a worktree, a temporary checkout), the next template build on this
+    machine drops its templates; those of folders that still exist, in use or not, stay."""
+    import shutil
+    import subprocess
+    import sys
+
+    folders = {name: pytester.path / name for name in ("kept", "deleted", "builds")}
+    for folder in folders.values():
+        shutil.copytree(pytester.path / "migrations", folder / "migrations")
+        shutil.copy(pytester.path / "tox.ini", folder)  # what pytester.makeini wrote
+        shutil.copy(pytester.path / "test_one.py", folder)
+
+    def run(folder: Path) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", *_args(service_postgres_url)],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    for folder in folders.values():
+        run(folder)
+    built = _templates(service_postgres_url, project)
+    assert sorted(built.values()) == sorted(str(f.resolve()) for f in folders.values())
+
+    shutil.rmtree(folders["deleted"])
+    run(folders["kept"])  # a cached start looks for nothing
+    assert _templates(service_postgres_url, project) == built
+
+    (folders["builds"] / "migrations" / "V002__tags.sql").write_text("CREATE TABLE tags (name text PRIMARY KEY);\n")
+    run(folders["builds"])  # a new template: the deleted folder's goes, and this folder's outdated one
+    left = _templates(service_postgres_url, project)
+    assert sorted(left.values()) == sorted(str(folders[name].resolve()) for name in ("kept", "builds"))
+    assert next(name for name, where in built.items() if where == str(folders["kept"].resolve())) in left
 
 
 def test_a_zombie_process_counts_as_dead() -> None:

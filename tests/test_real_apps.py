@@ -163,7 +163,12 @@ ASYNC_IDS = (
 
 #: Every project runs on both providers, without xdist and with two workers.
 PROVIDERS = {"embedded": (), "url": (f"--xaio-postgres-url={SERVICE}/postgres",)}
-RUNS = [pytest.param(provider, workers, id=f"{provider}-n{workers}") for provider in PROVIDERS for workers in "02"]
+# The -n 2 runs (about 12-14 s each here) are in the slow step of .ci/run.
+RUNS = [
+    pytest.param(provider, workers, id=f"{provider}-n{workers}", marks=[pytest.mark.slow] if workers == "2" else [])
+    for provider in PROVIDERS
+    for workers in "02"
+]
 
 
 def run_on(project: Path, provider: str, workers: str) -> subprocess.CompletedProcess[str]:

@@ -202,6 +202,7 @@ def test_help_starts_nothing(pytester: pytest.Pytester) -> None:
         assert "could not connect" not in result.stderr.str() + result.stdout.str()
 
 
+@pytest.mark.slow
 def test_conftest_importing_the_app_sees_the_test_database(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         settings="""
@@ -285,6 +286,7 @@ def _without_pytest_config(project: Path) -> None:
     shutil.rmtree(project / "tests")
 
 
+@pytest.mark.slow
 def test_xaio_init_writes_a_passing_suite_for_the_sqlmodel_shape(tmp_path: Path) -> None:
     """No pytest config, no tests: init finds the POSTGRES_* settings, the "user" table (UUID key,
     email, an is_active flag), the 403 for bad tokens and the OAuth2 login form; pytest then passes."""

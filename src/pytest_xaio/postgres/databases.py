@@ -82,7 +82,8 @@ class DatabaseOwner:
         self.project = db_slug(project, 16)
         # Where the project lives is part of its identity: two checkouts both named "backend" (or two
         # worktrees with different migrations) must not share, rebuild or drop each other's templates.
-        self.location = _location_tag(location)
+        self.where = os.path.realpath(location or os.getcwd())
+        self.location = _location_tag(self.where)
         self.worker = db_slug(worker, 8)
         self._created: dict[str, OwnedDatabase] = {}
         self._counter = 0
@@ -375,8 +376,7 @@ class DatabaseOwner:
         return DatabaseJanitor(**kwargs)
 
 
-def _location_tag(location: str | None) -> str:
-    where = os.path.realpath(location or os.getcwd())
+def _location_tag(where: str) -> str:
     return hashlib.sha256(f"{socket.gethostname()}:{where}".encode()).hexdigest()[:6]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -70,11 +72,12 @@ def ensure_template(owner: DatabaseOwner, settings: XaioSettings) -> Template:
 
         # Built under a scratch name and renamed once complete: a kill mid-build leaves no
         # half-made template under the real name (the next run drops the scratch database).
-        owner.create(
-            name=name, kind="template", is_template=True, extra={"hash": digest, "complete": False}, prepare=build
-        )
+        # ``where``: the folder it is built for, so a build elsewhere can drop it once that folder is gone.
+        extra = {"hash": digest, "complete": False, "where": owner.where}
+        owner.create(name=name, kind="template", is_template=True, extra=extra, prepare=build)
         owner.forget(name)
         _drop_outdated(owner, keep=name)
+        _drop_orphaned(owner)
         return Template(name, digest, cached=False, source=source)
     finally:
         owner.unlock(lock_id)
@@ -122,14 +125,35 @@ def _verify(source: MigrationSource, url: str, name: str, connected: list[str]) 
 def _drop_outdated(owner: DatabaseOwner, keep: str) -> None:
     """Templates of this project built from other migrations are dead weight once no session uses them."""
     for name, mark in owner.marked_databases(prefix=f"{owner.prefix}_tpl_").items():
-        digest = str(mark.get("hash") or "")
-        if name == keep or mark.get("kind") != "template" or len(digest) < 30:
+        if name != keep and mark.get("kind") == "template":
+            _drop_unused(owner, name, mark)
+
+
+def _drop_orphaned(owner: DatabaseOwner) -> None:
+    """Templates built on this machine for a project folder that no longer exists (a deleted worktree,
+    a temporary checkout) would stay on the server for good: each folder has templates of its own.
+    Looked for only when a template is built, so a cached start pays nothing for it. Templates whose
+    mark does not say where they were built (before 0.2) are left to ``xaio cache clear``."""
+    host = socket.gethostname()
+    for name, mark in owner.marked_databases(prefix="xaio_").items():
+        where = mark.get("where")
+        if mark.get("kind") != "template" or mark.get("host") != host or not isinstance(where, str):
             continue
-        if not owner.try_lock(_use_key(digest)):
-            continue  # a live session of another checkout still clones from it
-        try:
-            owner.drop(name)
-        except Exception:  # another run may be cloning from it right now; next run retries
-            pass
-        finally:
-            owner.unlock(_use_key(digest))
+        if not os.path.isabs(where) or os.path.isdir(where):
+            continue
+        _drop_unused(owner, name, mark)
+
+
+def _drop_unused(owner: DatabaseOwner, name: str, mark: dict[str, object]) -> None:
+    """Drop a template unless a live session holds its "in use" lock (it may be cloning from it)."""
+    digest = str(mark.get("hash") or "")
+    if len(digest) < 30:
+        return  # not a mark this plugin wrote for a template
+    if not owner.try_lock(_use_key(digest)):
+        return  # a live session (of this folder or another one) still clones from it
+    try:
+        owner.drop(name)
+    except Exception:  # another run may be cloning from it right now; a later build retries
+        pass
+    finally:
+        owner.unlock(_use_key(digest))
