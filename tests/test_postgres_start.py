@@ -128,7 +128,8 @@ def test_a_template_build_drops_the_templates_of_folders_that_are_gone(
 ) -> None:
     """Each folder of a project has templates of its own (two checkouts may hold other migrations).
     Once a folder is deleted (a worktree, a temporary checkout), the next template build on this
-    machine drops its templates; those of folders that still exist, in use or not, stay."""
+    machine drops its templates; a cached start drops nothing, and the templates of folders that
+    still exist stay."""
     import shutil
     import subprocess
     import sys

@@ -76,8 +76,7 @@ def ensure_template(owner: DatabaseOwner, settings: XaioSettings) -> Template:
         extra = {"hash": digest, "complete": False, "where": owner.where}
         owner.create(name=name, kind="template", is_template=True, extra=extra, prepare=build)
         owner.forget(name)
-        _drop_outdated(owner, keep=name)
-        _drop_orphaned(owner)
+        _drop_unneeded(owner, keep=name)
         return Template(name, digest, cached=False, source=source)
     finally:
         owner.unlock(lock_id)
@@ -122,26 +121,27 @@ def _verify(source: MigrationSource, url: str, name: str, connected: list[str]) 
     )
 
 
-def _drop_outdated(owner: DatabaseOwner, keep: str) -> None:
-    """Templates of this project built from other migrations are dead weight once no session uses them."""
-    for name, mark in owner.marked_databases(prefix=f"{owner.prefix}_tpl_").items():
-        if name != keep and mark.get("kind") == "template":
-            _drop_unused(owner, name, mark)
+def _drop_unneeded(owner: DatabaseOwner, keep: str) -> None:
+    """After a build, drop the templates nobody needs any more (one catalog read for both kinds):
 
+    - this folder's templates built from other migrations;
+    - templates built on this machine for a project folder that no longer exists (a deleted
+      worktree, a temporary checkout): each folder has templates of its own, and they would stay on
+      the server for good. Templates whose mark names no folder (made by earlier versions) are left
+      to ``xaio cache clear``.
 
-def _drop_orphaned(owner: DatabaseOwner) -> None:
-    """Templates built on this machine for a project folder that no longer exists (a deleted worktree,
-    a temporary checkout) would stay on the server for good: each folder has templates of its own.
-    Looked for only when a template is built, so a cached start pays nothing for it. Templates whose
-    mark does not say where they were built (before 0.2) are left to ``xaio cache clear``."""
+    Only after a build, so a cached start pays nothing for it."""
     host = socket.gethostname()
+    outdated = f"{owner.prefix}_tpl_"
     for name, mark in owner.marked_databases(prefix="xaio_").items():
+        if name == keep or mark.get("kind") != "template":
+            continue
         where = mark.get("where")
-        if mark.get("kind") != "template" or mark.get("host") != host or not isinstance(where, str):
-            continue
-        if not os.path.isabs(where) or os.path.isdir(where):
-            continue
-        _drop_unused(owner, name, mark)
+        orphaned = (
+            mark.get("host") == host and isinstance(where, str) and os.path.isabs(where) and not os.path.isdir(where)
+        )
+        if name.startswith(outdated) or orphaned:
+            _drop_unused(owner, name, mark)
 
 
 def _drop_unused(owner: DatabaseOwner, name: str, mark: dict[str, object]) -> None:
