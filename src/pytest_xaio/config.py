@@ -105,6 +105,11 @@ class AppSettings:
     base_url: str | None = setting(
         "Base URL of the test clients (default http://testserver, or an allowed host of TrustedHostMiddleware)."
     )
+    gc_freeze: bool = setting(
+        "Move the objects made before the first test (imports, the app) out of the reach of Python's "
+        "cyclic garbage collector, so its full collections during the tests scan only what tests make.",
+        default=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_xaio import hooks, markers, reporting
 from pytest_xaio.config import OPTIONS, XaioSettings, get_settings, ini_type, settings_key
-from pytest_xaio.runtime import XaioRuntime, get_runtime, runtime_key
+from pytest_xaio.runtime import XaioRuntime, freeze_start_up_objects, get_runtime, runtime_key
 
 # Each concern's fixtures and hooks are a plugin of their own (fixtures and the hooks it needs); listing them here means
 # `-p no:xaio` turns every one of them off. Their modules import nothing heavy at load time.
@@ -122,6 +122,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Generator[None, N
     for item in items:
         markers.validate_item(item)
     return (yield)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once the tests are collected (modules and the app imported), freeze those objects out of the
+    garbage collector's full collections (runtime.freeze_start_up_objects, xaio_gc_freeze)."""
+    freeze_start_up_objects(get_runtime(session.config))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
