@@ -106,8 +106,8 @@ class AppSettings:
         "Base URL of the test clients (default http://testserver, or an allowed host of TrustedHostMiddleware)."
     )
     gc_freeze: bool = setting(
-        "Move the objects made before the first test (imports, the app) out of the reach of Python's "
-        "cyclic garbage collector, so its full collections during the tests scan only what tests make.",
+        "Move the objects made while the session starts (plugins, conftests, the app, test modules) out of "
+        "the reach of Python's cyclic garbage collector, so that its full collections scan only what comes after.",
         default=True,
     )
 

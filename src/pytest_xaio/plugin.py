@@ -72,6 +72,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     from pytest_xaio.postgres.guard_policy import guard_wanted
 
     settings = XaioSettings.from_pytest(early_config, options=options)
+    freeze_start_up_objects(early_config, settings)  # pytest and the plugins: before the conftests' imports
     if not guard_wanted(settings):
         return
     from pytest_xaio.app import prepare_env
@@ -99,6 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
     markers.register_markers(config)
     if runtime_key not in config.stash:  # not started early by pytest_load_initial_conftests
         _start_runtime(config, get_settings(config))
+    freeze_start_up_objects(config, get_runtime(config).settings)  # the conftests and the app they import
     from pytest_xaio.errors import ConfigErrorRelay
 
     config.pluginmanager.register(ConfigErrorRelay(config), "xaio-config-error-relay")
@@ -125,9 +127,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Generator[None, N
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Once the tests are collected (modules and the app imported), freeze those objects out of the
-    garbage collector's full collections (runtime.freeze_start_up_objects, xaio_gc_freeze)."""
-    freeze_start_up_objects(get_runtime(session.config))
+    """Once the tests are collected, freeze what their modules made out of the garbage collector's
+    full collections, as pytest_configure did for the conftests (runtime.freeze_start_up_objects)."""
+    freeze_start_up_objects(session.config, get_runtime(session.config).settings)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -8,15 +8,17 @@ knows about those concerns: this module imports only the standard library, pytes
 Everything started registers its teardown on :attr:`XaioRuntime.exit_stack`, which is closed once,
 in reverse order, when the pytest session (or the xdist worker) ends.
 
-:func:`freeze_start_up_objects` spares the tests a cost of the session's start: once the tests
-are collected, the objects made until then (the modules imported, the app, its routes and models)
-go to the garbage collector's permanent generation. A full collection looks at every object it
-tracks; in the matrix benchmark's project (a FastAPI app, SQLAlchemy, Hypothesis) that is some
-170,000 objects and 120-150 ms on this project's CI machine, and one such collection fell inside
-each run of its hundred matrix cases, a third of their time. The start-up objects live for the
-whole session anyway (a collection at that point frees about 200 of them), so freezing them loses
-nothing; they are unfrozen when the session ends, for a process that runs several sessions
-(pytester's in-process runs). ``xaio_gc_freeze = false`` turns it off.
+:func:`freeze_start_up_objects` spares the session a cost of its start: the plugin calls it
+before the conftest files are imported, once they are (with the app they import), and once the
+tests are collected, and each time the objects made until then (modules, the app, its routes and
+models) go to the garbage collector's permanent generation. A full collection looks at every object
+it tracks: in the matrix benchmark's project (FastAPI, SQLAlchemy, Hypothesis) some 170,000 objects,
+about 100 ms a time on this project's CI machine; the full collections of a session came to
+0.45 s in its matrix session and 0.75-0.9 s in its Schemathesis one (one of them inside the tests),
+and to 0.23-0.4 s and 0.37-0.5 s frozen. These objects live for the whole session anyway (a
+collection once the tests are collected frees about 200 of them, which then wait for the session's
+end), so freezing them loses next to nothing; they are unfrozen when the session ends, for a process
+that runs several sessions (pytester's in-process runs). ``xaio_gc_freeze = false`` turns it off.
 """
 
 from __future__ import annotations
@@ -72,9 +74,14 @@ def session_object(config: pytest.Config, key: pytest.StashKey[T], make: Callabl
         return obj
 
 
-def freeze_start_up_objects(runtime: XaioRuntime) -> None:
+_unfreeze_key = pytest.StashKey[bool]()
+
+
+def freeze_start_up_objects(config: pytest.Config, settings: XaioSettings) -> None:
     """Freeze what exists now out of the garbage collector's reach until the session ends (above)."""
-    if not runtime.settings.app.gc_freeze or runtime.config is None:
+    if not settings.app.gc_freeze:
         return
     gc.freeze()
-    runtime.config.add_cleanup(gc.unfreeze)
+    if not config.stash.get(_unfreeze_key, False):
+        config.stash[_unfreeze_key] = True
+        config.add_cleanup(gc.unfreeze)
