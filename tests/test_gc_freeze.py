@@ -75,3 +75,33 @@ def test_xaio_gc_freeze_false_leaves_the_collector_alone(
 ) -> None:
     counts = _run(pytester, monkeypatch, "-o", "xaio_gc_freeze=false")
     assert counts == {"conftest": 0, "collection": 0, "test": 0, "exit": 0}
+
+
+# What docs/troubleshooting.md says about it: a cycle made at import is not freed by gc.collect()
+# inside a test while frozen, and xaio_gc_freeze = false gives the collector back.
+IMPORT_TIME_CYCLE = """
+import gc
+import weakref
+
+
+class Node:
+    pass
+
+
+made_at_import = Node()
+made_at_import.itself = made_at_import
+ref = weakref.ref(made_at_import)
+
+
+def test_the_cycle_is_freed():
+    global made_at_import
+    del made_at_import
+    gc.collect()
+    assert ref() is None
+"""
+
+
+def test_an_import_time_cycle_waits_for_the_session_end_unless_freezing_is_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_cycle=IMPORT_TIME_CYCLE)
+    pytester.runpytest_subprocess("-p", "xaio").assert_outcomes(failed=1)
+    pytester.runpytest_subprocess("-p", "xaio", "-o", "xaio_gc_freeze=false").assert_outcomes(passed=1)

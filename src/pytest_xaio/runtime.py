@@ -18,7 +18,9 @@ about 100 ms a time on this project's CI machine; the full collections of a sess
 and to 0.23-0.4 s and 0.37-0.5 s frozen. These objects live for the whole session anyway (a
 collection once the tests are collected frees about 200 of them, which then wait for the session's
 end), so freezing them loses next to nothing; they are unfrozen when the session ends, for a process
-that runs several sessions (pytester's in-process runs). ``xaio_gc_freeze = false`` turns it off.
+that runs several sessions (pytester's in-process runs). What a test notices: a reference cycle made
+at import is not freed by its ``gc.collect()`` (docs/troubleshooting.md); ``xaio_gc_freeze = false``
+turns the freezing off.
 """
 
 from __future__ import annotations
