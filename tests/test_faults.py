@@ -267,6 +267,9 @@ def test_postmaster_dying_mid_run_is_said_once_and_the_rest_stop(tmp_path: Path,
     # The test that was running when the server died may fail on its own; none of the rest runs.
     assert "test_2_after" not in out, out[-3000:]
     assert "Traceback (most recent call last)" not in out, out[-3000:]  # the session's cleanup says nothing raw
+    # The kept worker database could not be checked: the summary does not claim it was kept.
+    assert "could not be checked: the server did not answer" in out, out[-3000:]
+    assert "kept for the next run" not in out, out[-3000:]
 
 
 HOLDER_TEST = textwrap.dedent(

@@ -122,14 +122,109 @@ def test_commit(xaio_db_url):
         conn.execute({committed!r})
 """
     )
-    project.run(passed=2)  # commits, then the probe sees the write
+    _, during = project.run(passed=2)  # commits, then the probe sees the write
+    # The run that committed says so in its summary, and does not claim to keep the database.
+    if committed.startswith("CREATE"):
+        assert f"xaio: the schema of the worker database {first[0]} (reused) was changed (DDL committed)" in during
+    else:
+        assert f"xaio: rows were committed to the worker database {first[0]} (reused), in public.items," in during
+    assert "a test may have seen what an earlier one left" in during
+    assert "xaio:   fix: let the app reach the database through xaio_db_dependency" in during
+    assert "kept for the next run" not in during
     (project.pytester.path / "test_commit.py").unlink()
     after, out = project.run()
     assert f"xaio: worker database {first[0]} cloned, kept for the next run" in out
+    assert "outside the tests' rolled-back transactions" not in out
     assert after[0] == first[0]
     assert after[1] != first[1]  # a new database, not the written one
     assert after[3] == "seed,probe"
     assert after[4] == "items,xaio_schema_history"
+
+
+def test_a_mark_of_an_older_version_gets_the_tables_at_its_next_clean_end(project: Project) -> None:
+    """A kept database whose mark predates the end-of-tests check (no "filled" tables) is still
+    reused; its next clean end records them, and from then on a commit is reported."""
+    import json
+
+    from pytest_xaio.postgres.databases import MARK
+
+    first, _ = project.run()
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (first[0],)
+        ).fetchone()
+        assert row is not None
+        comment = row[0]
+        mark = json.loads(comment[len(MARK) :])
+        del mark["filled"]
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(first[0]), sql.Literal(MARK + json.dumps(mark, sort_keys=True))
+            )
+        )
+    again, out = project.run()
+    assert again[:2] == first[:2]
+    assert "reused, kept for the next run" in out
+    project.pytester.makepyfile(
+        test_commit="""
+import psycopg
+
+
+def test_commit(xaio_db_url):
+    with psycopg.connect(xaio_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO items (name) VALUES ('committed')")
+"""
+    )
+    _, during = project.run(passed=2)
+    assert f"xaio: rows were committed to the worker database {first[0]} (reused), in public.items," in during
+
+
+LEAKY_APP = """
+import os
+
+import psycopg
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/items")
+def create_item() -> dict[str, bool]:
+    # Its own connection from DATABASE_URL, committed: outside the test's transaction.
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        conn.execute("INSERT INTO items (name) VALUES ('from the app')")
+    return {"ok": True}
+"""
+
+
+def test_an_app_committing_on_its_own_connection_is_named_under_xdist(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary of an -n 2 run names the worker whose app committed outside the test's
+    transaction (its later tests could see the row) and the fix; the other worker keeps its database."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this run's controller is not a worker of ours
+    project.pytester.makepyfile(leaky_app=LEAKY_APP)
+    project.pytester.makeini(
+        f"[pytest]\nxaio_migrations = migrations\nxaio_project = {project.name}\nxaio_app = leaky_app:app\n"
+        "xaio_public_routes = POST /items\npythonpath = .\n"
+    )
+    project.pytester.makepyfile(
+        test_app="""
+def test_post(xaio_anon_client):
+    assert xaio_anon_client.post("/items").status_code == 200
+"""
+    )
+    result = project.pytester.runpytest_subprocess(*project.args("-n", "2", "test_app.py", "test_probe.py"))
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    leaked = [line for line in out.splitlines() if line.startswith("xaio: rows were committed")]
+    assert len(leaked) == 1, out
+    assert "in public.items, outside the tests' rolled-back transactions" in leaked[0]
+    assert leaked[0].endswith("[gw0]") or leaked[0].endswith("[gw1]")
+    assert "xaio:   fix: let the app reach the database through xaio_db_dependency" in out
+    assert len([line for line in out.splitlines() if "kept for the next run" in line]) == 1  # the other worker's
+    leaky_db = leaked[0].split("worker database ")[1].split(" ")[0]
+    assert leaky_db not in project.databases()  # dropped at the end
 
 
 def test_killed_session_is_not_trusted(project: Project) -> None:

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 __all__ = ["xaio_database", "xaio_db", "xaio_db_url", "xaio_postgres", "xaio_settings"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Before the summary is written (and sent to the xdist controller): the kept worker database's line."""
+    postgres_session(session.config).report_kept_database()
+
+
 @pytest.fixture(scope="session")
 def xaio_settings(pytestconfig: pytest.Config) -> XaioSettings:
     """The plugin's resolved settings (command line > env > ini > default).

@@ -20,6 +20,12 @@ worker database is kept, under rules that make reusing it as safe as a fresh clo
   ``clean``; different (something was committed: the app's own engine, a connection of the test's
   own through ``xaio_db_url``, a truncate-mode test that left rows), it is dropped, and the next
   run clones a fresh one.
+- **Said when it matters**: once the tests are done, before the summary, the fingerprint is taken
+  a first time. A change means something was committed outside the tests' transactions while they
+  ran, so a test may have seen what an earlier one left: the summary says so, naming the tables
+  whose rows changed (the mark keeps the clone's tables that hold rows) and the fix, and the
+  database is dropped without a second look. Unchanged, it is checked again at teardown, after the
+  app's shutdown, as above.
 
 Anything else (``truncate`` or ``clone`` as the session's isolation) clones and drops as before.
 """
@@ -107,20 +113,36 @@ def _lock_key(name: str) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def fingerprint(url: str) -> tuple[str, dict[str, list[Any]]]:
-    """(hash of the database's rows and schema, its sequences' positions) of the database at ``url``."""
+def fingerprint(url: str) -> tuple[str, dict[str, list[Any]], dict[str, list[Any]]]:
+    """(hash of the database's rows and schema, its sequences' positions, its tables that hold rows
+    with their row count and hash) of the database at ``url``."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        return _fingerprint(conn)
+        tables = _table_rows(conn)
+        digest, sequences = _fingerprint(conn, tables)
+        return digest, sequences, _filled(tables)
 
 
-def _fingerprint(conn: Any) -> tuple[str, dict[str, list[Any]]]:
+def _table_rows(conn: Any) -> list[tuple[Any, ...]]:
+    """(table, row count, hash of its rows) for every table in the database's own schemas."""
     queries = [row[0] for row in conn.execute(_TABLES).fetchall()]
+    if not queries:
+        return []
+    return [tuple(row) for row in conn.execute(" UNION ALL ".join(queries) + " ORDER BY 1").fetchall()]
+
+
+def _filled(tables: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """The tables that hold rows, as the mark keeps them (most tables of a fresh clone are empty)."""
+    return {str(name): [count, digest] for name, count, digest in tables if count}
+
+
+def _fingerprint(conn: Any, tables: list[tuple[Any, ...]] | None = None) -> tuple[str, dict[str, list[Any]]]:
+    if tables is None:
+        tables = _table_rows(conn)
     digest = hashlib.sha256(str(conn.execute(_CATALOG).fetchone()[0]).encode())
-    if queries:
-        for row in conn.execute(" UNION ALL ".join(queries) + " ORDER BY 1").fetchall():
-            digest.update(repr(tuple(row)).encode())
+    for row in tables:
+        digest.update(repr(row).encode())
     sequences = {name: [last, start] for name, last, start in conn.execute(_SEQUENCES).fetchall()}
     return digest.hexdigest(), sequences
 
@@ -147,15 +169,58 @@ def _json(value: Any) -> str:
 class ReusedWorker:
     """A kept worker database this session holds (locked) until :meth:`release`."""
 
-    def __init__(self, owner: DatabaseOwner, db: OwnedDatabase, lock_key: int, reused: bool) -> None:
+    def __init__(
+        self,
+        owner: DatabaseOwner,
+        db: OwnedDatabase,
+        lock_key: int,
+        reused: bool,
+        mark: dict[str, Any] | None = None,
+    ) -> None:
         self.owner = owner
         self.db = db
         self.reused = reused
         self._lock_key = lock_key
+        mark = mark or {}
+        self._fingerprint: str | None = mark.get("fingerprint")
+        self._filled: dict[str, list[Any]] | None = mark.get("filled")  # None: a mark of an older version
+        self.changed = False  # found changed by check_after_tests()
+        self.written: list[str] = []  # the tables whose rows changed
+        self.unreachable = False  # the server did not answer the check
+
+    def check_after_tests(self) -> bool:
+        """Once the tests are done: has anything been committed to the database outside the tests'
+        transactions (by the app's own connections, a test's own through ``xaio_db_url``)? Sets
+        :attr:`changed` and :attr:`written` (the tables whose rows are no longer the clone's; none
+        when only the schema changed). False when it cannot be told (an older mark, a server that
+        is gone)."""
+        if self._filled is None or self._fingerprint is None:
+            return False
+        import psycopg
+
+        try:
+            with psycopg.connect(self.db.url, autocommit=True, connect_timeout=5) as conn:
+                tables = _table_rows(conn)
+                digest, _ = _fingerprint(conn, tables)
+        except Exception:  # the server is gone: nothing can be told, and nothing is kept
+            self.unreachable = True
+            return False
+        if digest == self._fingerprint:
+            return False
+        now, before = _filled(tables), self._filled
+        self.changed = True
+        self.written = sorted(name for name in {*now, *before} if now.get(name) != before.get(name))
+        return True
 
     def release(self) -> str:
         """Verify the database is as cloned: mark it clean (kept) or drop it. Returns what was done."""
         try:
+            if self.changed:  # seen at the end of the tests: no second look is needed
+                try:
+                    self.owner.drop(self.db.name)
+                except Exception:
+                    return "left as it was (the server did not answer)"
+                return "dropped (it held committed writes)"
             try:
                 mark = self.owner.mark_of(self.db.name) or {}
             except Exception:  # the server is gone (it died mid-run): nothing to check or drop now
@@ -166,7 +231,8 @@ class ReusedWorker:
 
                 # One connection for both: the check, and putting the sequences back when it passes.
                 with psycopg.connect(self.db.url, autocommit=True) as conn:
-                    digest, _ = _fingerprint(conn)
+                    tables = _table_rows(conn)
+                    digest, _ = _fingerprint(conn, tables)
                     if digest == mark.get("fingerprint"):
                         _restore_sequences(conn, mark.get("sequences") or {})
                         kept = True
@@ -175,6 +241,7 @@ class ReusedWorker:
             if kept:
                 clean = {k: v for k, v in mark.items() if k != "pid"}  # no pid: no process owns it now
                 clean["state"] = "clean"
+                clean["filled"] = _filled(tables)  # equal to the clone's (a mark of an older version had none)
                 self.owner.set_mark(self.db.name, clean)
                 return "kept"
             self.owner.drop(self.db.name)
@@ -251,14 +318,16 @@ def _take(
             and mark.get("fingerprint")
         ):
             owner.set_mark(name, {**mark, **in_use})
-            return ReusedWorker(owner, OwnedDatabase(name, owner.server.url_for(name), "worker"), lock_key, True)
+            db = OwnedDatabase(name, owner.server.url_for(name), "worker")
+            return ReusedWorker(owner, db, lock_key, True, mark)
         owner.drop(name)  # crashed, dirty, or of an older template: start again from the template
     # Created under its mark (owner.create refuses a same-named database that is not the plugin's),
     # then fingerprinted; until the fingerprint is recorded the mark says "in-use", so a crash in
     # between only means the next run clones again.
     db = owner.create(template=template_name, kind="worker", name=name, extra={"reuse": True, "hash": digest, **in_use})
     owner.forget(name)  # kept at the end of the session, not dropped with the rest
-    print_digest, sequences = fingerprint(db.url)
+    print_digest, sequences, filled = fingerprint(db.url)
     mark = owner.mark_of(name) or {}
-    owner.set_mark(name, {**mark, "fingerprint": print_digest, "sequences": sequences})
-    return ReusedWorker(owner, db, lock_key, False)
+    mark = {**mark, "fingerprint": print_digest, "sequences": sequences, "filled": filled}
+    owner.set_mark(name, mark)
+    return ReusedWorker(owner, db, lock_key, False, mark)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pytest_xaio.postgres.connection_guard import ConnectionGuard
     from pytest_xaio.postgres.databases import DatabaseOwner, OwnedDatabase
     from pytest_xaio.postgres.isolation import WorkerDatabases
+    from pytest_xaio.postgres.reuse import ReusedWorker
     from pytest_xaio.postgres.template import Template
 
 __all__ = ["PostgresSession", "postgres_session"]
@@ -38,6 +39,7 @@ class PostgresSession:
         self._workers: dict[tuple[str | None, str | None], WorkerDatabases] = {}
         self.guard: ConnectionGuard | None = None  # the connection guard, once the server runs
         self._admin_conn: Any = None  # the provider's open admin connection, for the owner to keep
+        self._kept: ReusedWorker | None = None  # the worker database kept across runs, when there is one
 
     @property
     def enabled(self) -> bool:
@@ -137,9 +139,42 @@ class PostgresSession:
         if kept is None:
             return None
         self._runtime.exit_stack.callback(kept.release)
-        how = "reused" if kept.reused else "cloned"
-        self._runtime.add_summary(f"xaio: worker database {kept.db.name} {how}, kept for the next run")
+        self._kept = kept
         return kept.db
+
+    def report_kept_database(self) -> None:
+        """Once the tests are done: the kept worker database's summary line, which says so when
+        something was committed to it outside the tests' transactions (a test may have seen an
+        earlier one's rows)."""
+        kept = self._kept
+        if kept is None:
+            return
+        how = "reused" if kept.reused else "cloned"
+        if not kept.check_after_tests():
+            if kept.unreachable:
+                line = (
+                    f"xaio: worker database {kept.db.name} ({how}) could not be checked: the server did not answer; "
+                    "the next run clones a fresh one"
+                )
+            else:
+                line = f"xaio: worker database {kept.db.name} {how}, kept for the next run"
+            self._runtime.add_summary(line)
+            return
+        written = kept.written
+        if written:
+            tables = ", ".join(written[:5]) + (f" and {len(written) - 5} more" if len(written) > 5 else "")
+            what = f"rows were committed to the worker database {kept.db.name} ({how}), in {tables},"
+        else:
+            what = f"the schema of the worker database {kept.db.name} ({how}) was changed (DDL committed)"
+        self._runtime.add_summary(
+            f"xaio: {what} outside the tests' rolled-back transactions: a test may have seen what an earlier "
+            "one left. It is dropped at the end; the next run clones a fresh one."
+        )
+        self._runtime.add_summary(
+            "xaio:   fix: let the app reach the database through xaio_db_dependency (its sessions then join "
+            "each test's transaction); for tests whose code commits on connections of its own, "
+            '@pytest.mark.xaio_db(isolation="truncate") (xaio_isolation = truncate for the whole run)'
+        )
 
     def workers(self, migrations: str | None = None, schema_sql: str | None = None) -> WorkerDatabases:
         """The worker's databases for a template, made on first use.
