@@ -119,8 +119,7 @@ def fingerprint(url: str) -> tuple[str, dict[str, list[Any]], dict[str, list[Any
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = _table_rows(conn)
-        digest, sequences = _fingerprint(conn, tables)
+        digest, sequences, tables = _fingerprint(conn)
         return digest, sequences, _filled(tables)
 
 
@@ -137,14 +136,14 @@ def _filled(tables: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
     return {str(name): [count, digest] for name, count, digest in tables if count}
 
 
-def _fingerprint(conn: Any, tables: list[tuple[Any, ...]] | None = None) -> tuple[str, dict[str, list[Any]]]:
-    if tables is None:
-        tables = _table_rows(conn)
+def _fingerprint(conn: Any) -> tuple[str, dict[str, list[Any]], list[tuple[Any, ...]]]:
+    """(hash of rows and schema, sequences' positions, :func:`_table_rows`) on an open connection."""
+    tables = _table_rows(conn)
     digest = hashlib.sha256(str(conn.execute(_CATALOG).fetchone()[0]).encode())
     for row in tables:
         digest.update(repr(row).encode())
     sequences = {name: [last, start] for name, last, start in conn.execute(_SEQUENCES).fetchall()}
-    return digest.hexdigest(), sequences
+    return digest.hexdigest(), sequences, tables
 
 
 def _restore_sequences(conn: Any, sequences: dict[str, list[Any]]) -> None:
@@ -188,29 +187,27 @@ class ReusedWorker:
         self.written: list[str] = []  # the tables whose rows changed
         self.unreachable = False  # the server did not answer the check
 
-    def check_after_tests(self) -> bool:
+    def check_after_tests(self) -> None:
         """Once the tests are done: has anything been committed to the database outside the tests'
         transactions (by the app's own connections, a test's own through ``xaio_db_url``)? Sets
         :attr:`changed` and :attr:`written` (the tables whose rows are no longer the clone's; none
-        when only the schema changed). False when it cannot be told (an older mark, a server that
-        is gone)."""
+        when only the schema changed), or :attr:`unreachable`. Neither is set when it cannot be told
+        from an older mark."""
         if self._filled is None or self._fingerprint is None:
-            return False
+            return
         import psycopg
 
         try:
             with psycopg.connect(self.db.url, autocommit=True, connect_timeout=5) as conn:
-                tables = _table_rows(conn)
-                digest, _ = _fingerprint(conn, tables)
+                digest, _, tables = _fingerprint(conn)
         except Exception:  # the server is gone: nothing can be told, and nothing is kept
             self.unreachable = True
-            return False
+            return
         if digest == self._fingerprint:
-            return False
+            return
         now, before = _filled(tables), self._filled
         self.changed = True
         self.written = sorted(name for name in {*now, *before} if now.get(name) != before.get(name))
-        return True
 
     def release(self) -> str:
         """Verify the database is as cloned: mark it clean (kept) or drop it. Returns what was done."""
@@ -231,8 +228,7 @@ class ReusedWorker:
 
                 # One connection for both: the check, and putting the sequences back when it passes.
                 with psycopg.connect(self.db.url, autocommit=True) as conn:
-                    tables = _table_rows(conn)
-                    digest, _ = _fingerprint(conn, tables)
+                    digest, _, tables = _fingerprint(conn)
                     if digest == mark.get("fingerprint"):
                         _restore_sequences(conn, mark.get("sequences") or {})
                         kept = True

@@ -150,15 +150,15 @@ class PostgresSession:
         if kept is None:
             return
         how = "reused" if kept.reused else "cloned"
-        if not kept.check_after_tests():
-            if kept.unreachable:
-                line = (
-                    f"xaio: worker database {kept.db.name} ({how}) could not be checked: the server did not answer; "
-                    "the next run clones a fresh one"
-                )
-            else:
-                line = f"xaio: worker database {kept.db.name} {how}, kept for the next run"
-            self._runtime.add_summary(line)
+        kept.check_after_tests()
+        if kept.unreachable:
+            self._runtime.add_summary(
+                f"xaio: worker database {kept.db.name} ({how}) could not be checked: the server did not answer; "
+                "the next run clones a fresh one"
+            )
+            return
+        if not kept.changed:
+            self._runtime.add_summary(f"xaio: worker database {kept.db.name} {how}, kept for the next run")
             return
         written = kept.written
         if written:
